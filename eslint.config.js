@@ -1,0 +1,20 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "data/**", "coverage/**", "public/vendor/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-restricted-properties": ["error", { object: "process", property: "env", message: "Only src/config.ts reads process.env." }],
+    },
+  },
+  {
+    files: ["src/config.ts", "scripts/**", "bench/**", "vitest.config.ts", "src/test/**"],
+    rules: { "no-restricted-properties": "off" },
+  },
+  { files: ["public/**/*.js"], languageOptions: { globals: { window: "readonly", document: "readonly", fetch: "readonly", console: "readonly", localStorage: "readonly", WebSocket: "readonly", EventSource: "readonly", URL: "readonly", Hls: "readonly", FormData: "readonly", setTimeout: "readonly" } } },
+);

@@ -1,0 +1,95 @@
+/**
+ * Authentication and the one permission guard. Every route declares what it needs in its route
+ * config (`config: { auth: { right: "video:upload" } }`); one preHandler hook authenticates the
+ * bearer token (or `?token=` where a route allows it, for EventSource/WebSocket which cannot send
+ * headers) and enforces the right from the permission table. Anonymous requests act as `guest`.
+ */
+import fp from "fastify-plugin";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Db } from "../../platform/db/db.js";
+import { forbidden, unauthorized } from "../../lib/errors.js";
+import { can, isRole, type Right, type Role } from "./permissions.js";
+import type { TokenService } from "./token.service.js";
+
+export interface AuthUser {
+  id: string;
+  username: string;
+  role: Role;
+}
+
+export interface RouteAuth {
+  /** the right the caller's role must have (anonymous callers have the guest role) */
+  right?: Right;
+  /** a signed-in account is required even if the right is a guest right */
+  required?: boolean;
+  /** accept `?token=<access>` (SSE, WebSocket) */
+  queryToken?: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    user: AuthUser | null;
+    role: Role;
+  }
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+  }
+}
+
+function extractToken(req: FastifyRequest, allowQuery: boolean): string | null {
+  const h = req.headers.authorization;
+  if (h) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+    if (!m) throw unauthorized("token_invalid", "Authorization header must be 'Bearer <token>'.");
+    return m[1]!;
+  }
+  if (allowQuery) {
+    const q = (req.query as Record<string, unknown> | undefined)?.token;
+    if (typeof q === "string" && q) return q;
+  }
+  return null;
+}
+
+export async function authenticate(req: FastifyRequest, db: Db, tokens: TokenService, allowQuery: boolean): Promise<AuthUser | null> {
+  const token = extractToken(req, allowQuery);
+  if (!token) return null;
+  const claims = await tokens.verify(token, "access");
+  const row = await db
+    .selectFrom("users")
+    .select(["id", "username", "role", "is_active", "token_version"])
+    .where("id", "=", claims.sub)
+    .executeTakeFirst();
+  if (!row) throw unauthorized("user_not_found", "The token's user no longer exists.");
+  if (!row.is_active) throw unauthorized("user_inactive", "This account is deactivated.");
+  if (row.token_version !== claims.ver) throw unauthorized("token_revoked", "The token has been revoked.");
+  return { id: row.id, username: row.username, role: isRole(row.role) ? row.role : "guest" };
+}
+
+/** Enforces a route's auth config for an already-authenticated request. */
+export function enforce(auth: RouteAuth | undefined, user: AuthUser | null, role: Role): void {
+  if (!auth) return;
+  if ((auth.required || (auth.right && !can("guest", auth.right))) && !user) {
+    throw unauthorized("not_authenticated", "Authentication credentials were not provided.");
+  }
+  if (auth.right && !can(role, auth.right)) throw forbidden();
+}
+
+export const authPlugin = fp(
+  async (app: FastifyInstance, opts: { db: Db; tokens: TokenService }) => {
+    app.decorateRequest("user", null);
+    app.decorateRequest("role", "guest");
+    app.addHook("preHandler", async (req) => {
+      const auth = req.routeOptions.config?.auth;
+      req.user = await authenticate(req, opts.db, opts.tokens, auth?.queryToken === true);
+      req.role = req.user?.role ?? "guest";
+      enforce(auth, req.user, req.role);
+    });
+  },
+  { name: "vidflux-auth" },
+);
+
+/** The caller, for handlers of routes that require authentication. */
+export function currentUser(req: FastifyRequest): AuthUser {
+  if (!req.user) throw unauthorized("not_authenticated", "Authentication credentials were not provided.");
+  return req.user;
+}

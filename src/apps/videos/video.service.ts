@@ -1,0 +1,193 @@
+/**
+ * The Video's lifecycle: creation at upload start, the status machine
+ * (uploading → validating → queued → processing → ready, or failed), progress, deletion and
+ * quota. Every change is published on the event bus so SSE/WebSocket clients follow it live.
+ */
+import type { Config } from "../../config.js";
+import type { EventBus, EventPayload } from "../../platform/events/events.js";
+import type { Storage } from "../../platform/storage/storage.js";
+import type { Queue } from "../../platform/queue/queue.js";
+import { forbidden, notFound } from "../../lib/errors.js";
+import { newId, nowIso } from "../../lib/ids.js";
+import { can, type Role } from "../users/permissions.js";
+import type { AuthUser } from "../users/auth.plugin.js";
+import type { ProbeResult } from "../../platform/media/media.types.js";
+import { VideoRepository, type VideoRow } from "./video.repository.js";
+import { videoKeys, type FailureCode, type VideoProgress, type VideoStatus, type Visibility } from "./video.types.js";
+
+export interface NewVideo {
+  ownerId: string;
+  title: string;
+  description: string;
+  visibility: Visibility;
+  language: string | null;
+  originalFilename: string;
+  sizeBytes: number;
+}
+
+export class VideoService {
+  constructor(
+    private readonly videos: VideoRepository,
+    private readonly events: EventBus,
+    private readonly storage: Storage,
+    private readonly queue: Queue,
+    private readonly config: Config,
+  ) {}
+
+  async create(v: NewVideo): Promise<VideoRow> {
+    const now = nowIso();
+    const row: VideoRow = {
+      id: newId(),
+      owner_id: v.ownerId,
+      title: v.title,
+      description: v.description,
+      visibility: v.visibility,
+      language: v.language,
+      original_filename: v.originalFilename,
+      size_bytes: v.sizeBytes,
+      status: "uploading",
+      playable: 0,
+      failure_code: null,
+      failure_message: null,
+      progress: JSON.stringify({ step: "uploading", percent: 0, bytes_received: 0, eta_s: null, queue_position: null } satisfies VideoProgress),
+      source_key: null,
+      probe: null,
+      duration_s: null,
+      media: null,
+      chapters: null,
+      poster_choice: null,
+      custom_poster_key: null,
+      views: 0,
+      likes: 0,
+      dislikes: 0,
+      created_at: now,
+      updated_at: now,
+      published_at: null,
+    };
+    await this.videos.insert(row);
+    return row;
+  }
+
+  async get(id: string): Promise<VideoRow> {
+    const v = await this.videos.find(id);
+    if (!v) throw notFound("Video not found.", "video_not_found");
+    return v;
+  }
+
+  /** Who may see a video: public/unlisted to anyone with the id; private to owner, moderators, admins. */
+  static canView(v: Pick<VideoRow, "owner_id" | "visibility">, user: AuthUser | null, role: Role): boolean {
+    if (v.visibility !== "private") return true;
+    if (!user) return false;
+    return user.id === v.owner_id || can(role, "video:moderate");
+  }
+
+  static canManage(v: Pick<VideoRow, "owner_id">, user: AuthUser | null, role: Role): boolean {
+    return !!user && (user.id === v.owner_id || can(role, "video:moderate"));
+  }
+
+  /** Loads a video the caller may see; hides private videos' existence (404, not 403). */
+  async getVisible(id: string, user: AuthUser | null, role: Role): Promise<VideoRow> {
+    const v = await this.videos.find(id);
+    if (!v || !VideoService.canView(v, user, role)) throw notFound("Video not found.", "video_not_found");
+    return v;
+  }
+
+  async getManageable(id: string, user: AuthUser | null, role: Role): Promise<VideoRow> {
+    const v = await this.getVisible(id, user, role);
+    if (!VideoService.canManage(v, user, role)) throw forbidden();
+    return v;
+  }
+
+  async publish(id: string, payload: EventPayload): Promise<void> {
+    await this.events.publish(id, payload);
+  }
+
+  async setProgress(id: string, progress: VideoProgress, event?: EventPayload): Promise<void> {
+    await this.videos.update(id, { progress: JSON.stringify(progress) });
+    if (event) await this.events.publish(id, event);
+  }
+
+  async setStatus(id: string, status: VideoStatus, patch: Partial<VideoRow> = {}, extra: Record<string, unknown> = {}): Promise<void> {
+    await this.videos.update(id, { ...patch, status });
+    const v = await this.videos.find(id);
+    await this.events.publish(id, {
+      type: "status",
+      status,
+      playable: v ? v.playable === 1 : false,
+      failure_code: v?.failure_code ?? null,
+      failure_message: v?.failure_message ?? null,
+      ...extra,
+    });
+  }
+
+  /**
+   * Ends a video in `failed` with a machine-readable code. The original is deleted (a refused
+   * file is never kept), which also gives its bytes back to the quota.
+   */
+  async fail(id: string, code: FailureCode, message: string): Promise<void> {
+    const v = await this.videos.find(id);
+    if (!v) return;
+    await this.storage.delete(videoKeys.original(id)).catch(() => undefined);
+    await this.setStatus(id, "failed", { failure_code: code, failure_message: message, progress: null, source_key: null });
+  }
+
+  /** A validated original: store its probe and hand it to the conversion queue. */
+  async accept(id: string, probe: ProbeResult, sourceKey: string, sizeBytes: number): Promise<void> {
+    await this.videos.update(id, {
+      probe: JSON.stringify(probe),
+      duration_s: probe.durationS,
+      source_key: sourceKey,
+      size_bytes: sizeBytes,
+      chapters: probe.chapters.length ? JSON.stringify(probe.chapters.map((c) => ({ title: c.title, start: c.start }))) : null,
+    });
+    await this.enqueueTranscode(id);
+  }
+
+  /** (Re)queues the conversion; the job id is the video id so enqueueing twice is a no-op. */
+  async enqueueTranscode(id: string): Promise<void> {
+    const v = await this.get(id);
+    if (!v.probe || !v.source_key) throw notFound("The original of this video is gone.", "original_missing");
+    const probe = JSON.parse(v.probe) as ProbeResult;
+    const m = this.config.media;
+    await this.queue.enqueue(
+      "video.transcode",
+      {
+        videoId: id,
+        sourceKey: v.source_key,
+        outputPrefix: videoKeys.prefix(id),
+        probe,
+        options: {
+          ladder: m.ladder,
+          maxFps: m.maxFps,
+          segmentS: m.hlsSegmentS,
+          segmentType: m.hlsSegmentType,
+          mp4: m.mp4Renditions,
+          preset: m.preset,
+          mode: m.transcodeMode,
+          timeoutS: m.transcodeTimeoutS,
+          defaultLanguage: v.language,
+        },
+      },
+      { jobId: `transcode-${id}` },
+    );
+    const position = await this.queue.position(`transcode-${id}`);
+    const progress: VideoProgress = { step: "queued", percent: 0, bytes_received: null, eta_s: null, queue_position: position };
+    await this.setStatus(id, "queued", { progress: JSON.stringify(progress), failure_code: null, failure_message: null }, { queue_position: position });
+  }
+
+  async quotaUsed(ownerId: string): Promise<number> {
+    return this.videos.quotaUsed(ownerId);
+  }
+
+  /** Removes a video: cancels its job (ffmpeg is killed), deletes every file, then the row. */
+  async remove(id: string): Promise<void> {
+    await this.queue.cancel(`transcode-${id}`).catch(() => undefined);
+    await this.storage.deletePrefix(videoKeys.prefix(id));
+    await this.videos.delete(id);
+    await this.events.publish(id, { type: "deleted" });
+  }
+
+  async removeAllOf(ownerId: string): Promise<void> {
+    for (const id of await this.videos.idsByOwner(ownerId)) await this.remove(id);
+  }
+}

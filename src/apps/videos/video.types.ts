@@ -1,0 +1,37 @@
+/** The Video's vocabulary, shared by the API, the upload pipeline and the job-result applier. */
+export const VIDEO_STATUSES = ["uploading", "validating", "queued", "processing", "ready", "failed"] as const;
+export type VideoStatus = (typeof VIDEO_STATUSES)[number];
+
+export const VISIBILITIES = ["public", "unlisted", "private"] as const;
+export type Visibility = (typeof VISIBILITIES)[number];
+
+export const FAILURE_CODES = [
+  "empty_file",
+  "not_a_video",
+  "unsupported_container",
+  "no_video_stream",
+  "corrupt",
+  "too_long",
+  "resolution_too_large",
+  "too_large",
+  "quota_exceeded",
+  "upload_expired",
+  "transcode_failed",
+  "timeout",
+  "storage_error",
+] as const;
+export type FailureCode = (typeof FAILURE_CODES)[number];
+
+export interface VideoProgress {
+  step: string;
+  percent: number;
+  bytes_received: number | null;
+  eta_s: number | null;
+  queue_position: number | null;
+}
+
+/** Storage keys of a video: built from its id, never from request strings or filenames. */
+export const videoKeys = {
+  prefix: (id: string) => `videos/${id}/`,
+  original: (id: string) => `videos/${id}/original`,
+};

@@ -1,0 +1,235 @@
+/**
+ * The one reader of process.env. Every setting is parsed and validated here, at boot, with a
+ * message naming the bad variable; the rest of the code receives a typed, frozen `Config`.
+ * Tests call `loadConfig({...})` with their own environment object.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, def: string): string {
+  const v = env[name];
+  return v === undefined || v === "" ? def : v;
+}
+
+function optStr(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === "" ? undefined : v;
+}
+
+function int(env: Env, name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = env[name];
+  if (v === undefined || v === "") return def;
+  if (!/^-?\d+$/.test(v.trim())) throw new ConfigError(`${name} must be an integer`);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}`);
+  return n;
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
+
+/** Sizes accept plain bytes or a base-1024 unit: `10G`, `100MB`, `5 MiB`. */
+function size(env: Env, name: string, def: number): number {
+  const v = env[name];
+  if (v === undefined || v === "") return def;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(v);
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new ConfigError(`${name} must be a size in bytes (e.g. 1048576, 100M, 10G)`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const v = env[name];
+  if (v === undefined || v === "") return def;
+  const s = v.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(s)) return true;
+  if (["0", "false", "no", "off"].includes(s)) return false;
+  throw new ConfigError(`${name} must be a boolean (true/false)`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  const v = env[name];
+  if (v === undefined || v === "") return def;
+  if (!(values as readonly string[]).includes(v)) throw new ConfigError(`${name} must be one of ${values.join(", ")}`);
+  return v as T;
+}
+
+function list(env: Env, name: string, def: string[]): string[] {
+  const v = env[name];
+  if (v === undefined) return def;
+  return v.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const v = optStr(env, name);
+  if (v === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError(`${name} must be a URL`);
+  }
+  if (!protocols.includes(u.protocol)) throw new ConfigError(`${name} must use ${protocols.join(" or ")}`);
+  return v;
+}
+
+/** `LADDER=240,480,720,1080` or `240p,360p,...`; heights, counted on the shorter side. */
+function ladder(env: Env, name: string, def: number[]): number[] {
+  const v = env[name];
+  if (v === undefined || v === "") return def;
+  const out = v.split(",").map((s) => s.trim().replace(/p$/i, ""));
+  if (out.some((s) => !/^\d+$/.test(s) || Number(s) < 16 || Number(s) > 4320)) {
+    throw new ConfigError(`${name} must be a comma-separated list of heights like 240,480,720,1080`);
+  }
+  return [...new Set(out.map(Number))].sort((a, b) => a - b);
+}
+
+export type NodeEnv = "development" | "production" | "test";
+export type JwtAlg = "HS256" | "RS256" | "EdDSA";
+
+export function loadConfig(env: Env = process.env) {
+  const nodeEnv = oneOf<NodeEnv>(env, "NODE_ENV", ["development", "production", "test"], "development");
+  const dataDir = path.resolve(str(env, "DATA_DIR", "./data"));
+  const databaseUrl = url(env, "DATABASE_URL", ["postgres:", "postgresql:", "sqlite:", "file:"]);
+  const storage = oneOf(env, "STORAGE", ["disk", "s3"] as const, "disk");
+  const jwtAlg = oneOf<JwtAlg>(env, "JWT_ALG", ["HS256", "RS256", "EdDSA"], "HS256");
+  const jwtPrivateKeyFile = optStr(env, "JWT_PRIVATE_KEY_FILE");
+  const jwtPublicKeyFile = optStr(env, "JWT_PUBLIC_KEY_FILE");
+  if (jwtAlg !== "HS256" && (!jwtPrivateKeyFile || !jwtPublicKeyFile)) {
+    throw new ConfigError(`JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE are required when JWT_ALG=${jwtAlg}`);
+  }
+  let jwtSecret = optStr(env, "JWT_SECRET");
+  if (jwtSecret !== undefined && jwtSecret.length < 32) throw new ConfigError("JWT_SECRET must be at least 32 characters");
+  if (jwtSecret === undefined && jwtAlg === "HS256" && nodeEnv === "production") {
+    throw new ConfigError("JWT_SECRET is required when NODE_ENV=production");
+  }
+  const s3Bucket = optStr(env, "S3_BUCKET");
+  if (storage === "s3" && !s3Bucket) throw new ConfigError("S3_BUCKET is required when STORAGE=s3");
+
+  const dbKind: "sqlite" | "postgres" = databaseUrl && /^postgres(ql)?:/.test(databaseUrl) ? "postgres" : "sqlite";
+  const sqlitePath = databaseUrl && dbKind === "sqlite"
+    ? databaseUrl.replace(/^(sqlite|file):(\/\/)?/, "")
+    : path.join(dataDir, "vidflux.sqlite3");
+
+  const config = {
+    nodeEnv,
+    isDev: nodeEnv !== "production",
+    port: int(env, "PORT", 8000, 0, 65535),
+    host: str(env, "HOST", "0.0.0.0"),
+    /** Behind a reverse proxy: trust X-Forwarded-* for client IPs (rate limits, view dedupe). */
+    trustProxy: bool(env, "TRUST_PROXY", false),
+    /** Absolute base URL used in emails; request URLs are used elsewhere. */
+    publicUrl: url(env, "PUBLIC_URL", ["http:", "https:"]),
+    logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, nodeEnv === "test" ? "silent" : "info"),
+    dataDir,
+    db: { kind: dbKind, url: databaseUrl, sqlitePath },
+    redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
+    /** Run queue workers inside the API process (embedded default); `start:api` turns it off. */
+    embeddedWorker: bool(env, "EMBEDDED_WORKER", true),
+    storage: {
+      kind: storage,
+      mediaDir: path.resolve(str(env, "MEDIA_DIR", path.join(dataDir, "media"))),
+      s3: {
+        bucket: s3Bucket ?? "",
+        region: str(env, "S3_REGION", "us-east-1"),
+        endpoint: url(env, "S3_ENDPOINT", ["http:", "https:"]),
+        accessKeyId: optStr(env, "S3_ACCESS_KEY_ID"),
+        secretAccessKey: optStr(env, "S3_SECRET_ACCESS_KEY"),
+        forcePathStyle: bool(env, "S3_FORCE_PATH_STYLE", false),
+        prefix: str(env, "S3_PREFIX", ""),
+        /** `proxy` streams ranged GetObject through the API; `redirect` answers 302 to a presigned URL. */
+        streamMode: oneOf(env, "S3_STREAM_MODE", ["proxy", "redirect"] as const, "proxy"),
+      },
+    },
+    auth: {
+      jwtAlg,
+      jwtSecret,
+      jwtPrivateKeyFile,
+      jwtPublicKeyFile,
+      accessTtlS: int(env, "ACCESS_TOKEN_TTL", 15 * 60, 10),
+      refreshTtlS: int(env, "REFRESH_TOKEN_TTL", 14 * 24 * 3600, 60),
+      passwordResetTtlS: int(env, "PASSWORD_RESET_TTL", 3600, 60),
+      uploadersByDefault: bool(env, "UPLOADERS_BY_DEFAULT", false),
+      /** Secure cookies outside development (browsers refuse Secure cookies on plain http://localhost in some setups). */
+      secureCookies: bool(env, "SECURE_COOKIES", nodeEnv === "production"),
+    },
+    cors: { origins: list(env, "CORS_ORIGINS", []) },
+    rateLimit: {
+      enabled: bool(env, "RATE_LIMIT", true),
+      max: int(env, "RATE_LIMIT_MAX", 300, 1),
+      windowS: int(env, "RATE_LIMIT_WINDOW", 60, 1),
+      authMax: int(env, "AUTH_RATE_LIMIT_MAX", 10, 1),
+      authWindowS: int(env, "AUTH_RATE_LIMIT_WINDOW", 60, 1),
+    },
+    email: {
+      backend: oneOf(env, "EMAIL_BACKEND", ["console", "file", "smtp"] as const, "console"),
+      fileDir: path.resolve(str(env, "EMAIL_FILE_PATH", path.join(dataDir, "emails"))),
+      from: str(env, "DEFAULT_FROM_EMAIL", "vidflux <no-reply@localhost>"),
+      smtp: {
+        host: str(env, "SMTP_HOST", "localhost"),
+        port: int(env, "SMTP_PORT", 25, 1, 65535),
+        user: optStr(env, "SMTP_USER"),
+        password: optStr(env, "SMTP_PASSWORD"),
+        secure: bool(env, "SMTP_SECURE", false),
+      },
+    },
+    upload: {
+      maxSize: size(env, "MAX_UPLOAD_SIZE", 10 * 1024 ** 3),
+      simpleMax: size(env, "SIMPLE_UPLOAD_MAX", 100 * 1024 ** 2),
+      userQuota: size(env, "USER_VIDEO_QUOTA", 50 * 1024 ** 3),
+      maxConcurrentPerUser: int(env, "MAX_CONCURRENT_UPLOADS", 3, 1),
+      expiryS: int(env, "UPLOAD_EXPIRY", 24 * 3600, 1),
+      sweepIntervalS: int(env, "UPLOAD_SWEEP_INTERVAL", 600, 1),
+      maxDurationS: int(env, "MAX_DURATION", 6 * 3600, 1),
+      maxResolution: int(env, "MAX_RESOLUTION", 8192, 16),
+      acceptedContainers: list(env, "ACCEPTED_CONTAINERS", ["mp4", "mov", "m4v", "mkv", "webm", "avi", "mpegts", "ogg"]),
+      probeTimeoutS: int(env, "PROBE_TIMEOUT", 30, 1),
+    },
+    media: {
+      ffmpegPath: optStr(env, "FFMPEG_PATH"),
+      ffprobePath: optStr(env, "FFPROBE_PATH"),
+      keepOriginals: bool(env, "KEEP_ORIGINALS", true),
+      ladder: ladder(env, "LADDER", [240, 480, 720, 1080]),
+      maxFps: int(env, "MAX_FPS", 60, 1, 240),
+      /** `single`: one ffmpeg decodes once and encodes every rung; `per-rung`: one process per rung. */
+      transcodeMode: oneOf(env, "TRANSCODE_MODE", ["single", "per-rung"] as const, "single"),
+      hlsSegmentType: oneOf(env, "HLS_SEGMENT_TYPE", ["mpegts", "fmp4"] as const, "mpegts"),
+      hlsSegmentS: int(env, "HLS_SEGMENT_SECONDS", 4, 1, 30),
+      mp4Renditions: bool(env, "MP4_RENDITIONS", true),
+      preset: oneOf(env, "X264_PRESET", ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] as const, "veryfast"),
+      transcodeTimeoutS: int(env, "TRANSCODE_TIMEOUT", 6 * 3600, 1),
+      workerConcurrency: int(env, "WORKER_CONCURRENCY", 1, 1, 64),
+      tmpDir: path.resolve(str(env, "WORK_DIR", path.join(dataDir, "work"))),
+    },
+    playback: {
+      tokenTtlS: int(env, "PLAYBACK_TOKEN_TTL", 6 * 3600, 60),
+      viewWindowS: int(env, "VIEW_WINDOW", 3600, 1),
+    },
+  };
+  return config;
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+/**
+ * In development the HS256 secret is generated once and kept in DATA_DIR so tokens survive a
+ * restart; production must set JWT_SECRET (checked in loadConfig).
+ */
+export function resolveJwtSecret(config: Config): string {
+  if (config.auth.jwtSecret) return config.auth.jwtSecret;
+  const file = path.join(config.dataDir, "jwt-secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(config.dataDir, { recursive: true });
+  const secret = randomBytes(48).toString("base64url");
+  writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
+  return secret;
+}

@@ -1,0 +1,18 @@
+/** Schemas shared by every domain: the error body and common parameter shapes. */
+import { Type } from "@sinclair/typebox";
+
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Unknown(),
+    }),
+  },
+  { $id: "ErrorResponse", description: "Every error: a stable code, a human message, optional details." },
+);
+
+export const IdParams = Type.Object({ id: Type.String({ format: "uuid" }) });
+
+/** Nullable helper: OpenAPI 3.0 has no type arrays; TypeBox unions render as anyOf. */
+export const Nullable = <T extends import("@sinclair/typebox").TSchema>(t: T) => Type.Union([t, Type.Null()]);

@@ -1,0 +1,14 @@
+/**
+ * The ordered list of migrations. Imported statically (not read from a folder at run time) so the
+ * compiled build and the tests see the same set. Add new files here, never rename old ones.
+ */
+import type { Migration } from "kysely";
+import * as m0001 from "./0001-users.js";
+import * as m0002 from "./0002-videos.js";
+import * as m0003 from "./0003-jobs.js";
+
+export const migrations: Record<string, Migration> = {
+  "0001-users": m0001,
+  "0002-videos": m0002,
+  "0003-jobs": m0003,
+};

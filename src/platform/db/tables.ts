@@ -1,0 +1,110 @@
+/**
+ * Row types of every table, as Kysely sees them. Portable column types only, so one migration
+ * runs on SQLite and PostgreSQL alike: ids are UUID text, timestamps ISO-8601 UTC text (they sort
+ * as strings), booleans 0/1 integers, JSON as text.
+ */
+import type { Generated } from "kysely";
+
+export type Bool = 0 | 1;
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  /** lower-cased username: the unique key, so `Alice` and `alice` cannot both exist. */
+  username_key: string;
+  email: string;
+  password_hash: string;
+  role: string;
+  display_name: string;
+  bio: string;
+  avatar_key: string | null;
+  is_active: Bool;
+  date_joined: string;
+  last_login: string | null;
+  /** Bumped on password change/deactivation; access tokens carry it so old ones die at once. */
+  token_version: Generated<number>;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  user_id: string;
+  family_id: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  replaced_by: string | null;
+}
+
+export interface PasswordResetTokensTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export interface VideosTable {
+  id: string;
+  owner_id: string;
+  title: string;
+  description: string;
+  visibility: string;
+  language: string | null;
+  original_filename: string;
+  size_bytes: number;
+  status: string;
+  playable: Bool;
+  failure_code: string | null;
+  failure_message: string | null;
+  /** JSON: {step, percent, bytes_received, eta_s, queue_position} while it applies */
+  progress: string | null;
+  /** storage key of the original */
+  source_key: string | null;
+  /** JSON ProbeResult */
+  probe: string | null;
+  duration_s: number | null;
+  /** JSON: the conversion's outputs (TranscodeResult) */
+  media: string | null;
+  /** JSON: [{title, start}] */
+  chapters: string | null;
+  poster_choice: number | null;
+  custom_poster_key: string | null;
+  views: number;
+  likes: number;
+  dislikes: number;
+  created_at: string;
+  updated_at: string;
+  published_at: string | null;
+}
+
+/** The embedded queue's jobs (memory.queue.ts); JSON columns are text. */
+export interface JobsTable {
+  /** the enqueue idempotency key */
+  id: string;
+  name: string;
+  payload: string;
+  status: "waiting" | "active" | "completed" | "failed";
+  /** attempts started so far; the running one included */
+  attempts: Generated<number>;
+  max_attempts: number;
+  run_at: string;
+  lease_until: string | null;
+  worker_id: string | null;
+  cancel_requested: Generated<Bool>;
+  progress: string | null;
+  result: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  refresh_tokens: RefreshTokensTable;
+  password_reset_tokens: PasswordResetTokensTable;
+  videos: VideosTable;
+  jobs: JobsTable;
+}

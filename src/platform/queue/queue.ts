@@ -1,0 +1,62 @@
+/**
+ * Job queue port. Two adapters pass one contract suite: in-process (default; jobs persisted in the
+ * database so a restart resumes queued and interrupted jobs) and BullMQ on Redis (REDIS_URL).
+ *
+ * The queue is also the microservice boundary: workers receive a job message, report progress
+ * and a result as messages, and never touch the database; the backend listens with `onEvent`
+ * and applies them to the Video.
+ */
+import type { JobName, JobPayloads, JobResults } from "./jobs.js";
+
+export interface JobProgress {
+  step: string;
+  percent: number;
+  eta_s: number | null;
+  [field: string]: unknown;
+}
+
+export interface JobContext {
+  jobId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** Aborted when the job is cancelled, times out, or the worker shuts down. */
+  signal: AbortSignal;
+  /** Reports progress; delivered to `onEvent` listeners as a `progress` event. */
+  progress(p: JobProgress): Promise<void>;
+}
+
+export type JobHandler<N extends JobName> = (payload: JobPayloads[N], ctx: JobContext) => Promise<JobResults[N]>;
+export type JobHandlers = { [N in JobName]: JobHandler<N> };
+
+export interface JobFailure {
+  /** stable failure code, e.g. `transcode_failed`, `timeout`, `storage_error`, `cancelled` */
+  code: string;
+  message: string;
+}
+
+export type JobEvent =
+  | { kind: "active"; name: JobName; jobId: string; attempt: number }
+  | { kind: "progress"; name: JobName; jobId: string; progress: JobProgress }
+  | { [N in JobName]: { kind: "completed"; name: N; jobId: string; result: JobResults[N] } }[JobName]
+  | { kind: "failed"; name: JobName; jobId: string; failure: JobFailure; /** no retry left */ final: boolean };
+
+export interface EnqueueOptions {
+  /** Idempotency key: enqueueing an id that is waiting or active is a no-op. */
+  jobId: string;
+}
+
+export interface Queue {
+  readonly kind: "memory" | "bullmq";
+  enqueue<N extends JobName>(name: N, payload: JobPayloads[N], opts: EnqueueOptions): Promise<{ jobId: string; created: boolean }>;
+  /** Starts consuming jobs with these handlers (a worker). Call once per process. */
+  work(handlers: JobHandlers, opts: { concurrency: number }): Promise<void>;
+  /** Backend side: progress/completion/failure messages of every job, from any worker. */
+  onEvent(listener: (e: JobEvent) => void): () => void;
+  /** 1-based position among waiting jobs, null when not waiting. */
+  position(jobId: string): Promise<number | null>;
+  /** Removes a waiting job or aborts an active one (its handler's signal fires, ffmpeg is killed). */
+  cancel(jobId: string): Promise<void>;
+  /** SIGTERM: stop taking jobs; let the current ones finish within graceMs, else requeue them. */
+  stopWorking(graceMs: number): Promise<void>;
+  close(): Promise<void>;
+}

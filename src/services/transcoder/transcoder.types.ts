@@ -1,0 +1,94 @@
+/**
+ * The conversion service's messages. A worker host needs only these, the queue and the storage:
+ * no database. The backend builds a `TranscodeJob`, the worker answers with progress messages
+ * and a `TranscodeResult` that the backend applies to the Video.
+ */
+import type { ProbeResult } from "../../platform/media/media.types.js";
+
+export interface TranscodeOptions {
+  /** target heights (shorter side), e.g. [240, 480, 720, 1080] */
+  ladder: number[];
+  maxFps: number;
+  segmentS: number;
+  segmentType: "mpegts" | "fmp4";
+  mp4: boolean;
+  preset: string;
+  mode: "single" | "per-rung";
+  timeoutS: number;
+  /** upload's language (BCP-47) used for audio streams without a language tag */
+  defaultLanguage: string | null;
+}
+
+export interface TranscodeJob {
+  videoId: string;
+  /** storage key of the original */
+  sourceKey: string;
+  /** storage prefix the outputs go under, ending with `/`, e.g. `videos/<id>/` */
+  outputPrefix: string;
+  probe: ProbeResult;
+  options: TranscodeOptions;
+}
+
+export interface RenditionOutput {
+  /** `<height>p`, counted on the shorter side */
+  quality: string;
+  width: number;
+  height: number;
+  /** measured average video+audio bit/s */
+  bitrate: number;
+  /** HLS BANDWIDTH (peak) and AVERAGE-BANDWIDTH, bit/s */
+  bandwidth: number;
+  averageBandwidth: number;
+  codecs: string;
+  fps: number;
+  /** storage key of the media playlist */
+  playlistKey: string;
+  /** storage key of the progressive MP4, null when MP4 renditions are off */
+  mp4Key: string | null;
+  /** bytes of the MP4 (or of the HLS segments when no MP4) */
+  sizeBytes: number;
+}
+
+export interface AudioTrackOutput {
+  /** BCP-47 short form (`en`, `fr`, `und`) */
+  language: string;
+  /** the language's own name, e.g. `English`, `français` */
+  name: string;
+  isDefault: boolean;
+  playlistKey: string;
+  codecs: string;
+  bitrate: number;
+}
+
+export interface SubtitleTrackOutput {
+  language: string;
+  name: string;
+  /** storage key of the WebVTT file and of its one-segment media playlist */
+  vttKey: string;
+  playlistKey: string;
+}
+
+export interface ThumbnailsOutput {
+  posterKey: string | null;
+  candidateKeys: string[];
+  storyboardKey: string | null;
+  storyboardVttKey: string | null;
+}
+
+export interface TranscodeResult {
+  masterKey: string;
+  durationS: number;
+  renditions: RenditionOutput[];
+  audioTracks: AudioTrackOutput[];
+  subtitleTracks: SubtitleTrackOutput[];
+  thumbnails: ThumbnailsOutput;
+}
+
+/** Progress message; `playable` turns true once the master and a first segment of every rung are stored. */
+export interface TranscodeProgress {
+  step: "downloading" | "transcoding" | "packaging" | "thumbnails" | "uploading";
+  percent: number;
+  eta_s: number | null;
+  playable: boolean;
+  masterKey?: string;
+}

@@ -1,0 +1,66 @@
+/**
+ * Builds a real app for a test file: a fresh SQLite file in a temp dir, or a fresh PostgreSQL
+ * schema when DATABASE_URL is set (so parallel test files never see each other's rows).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { loadConfig, type Config } from "../config.js";
+import { createContext, type AppContext } from "../context.js";
+import { buildApp, type App } from "../app.js";
+import { TEST_DATABASE_URL } from "./test-env.js";
+
+export interface Harness {
+  app: App;
+  ctx: AppContext;
+  config: Config;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export async function createPgSchema(url: string): Promise<{ schema: string; drop(): Promise<void> }> {
+  const schema = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`create schema ${schema}`);
+  await client.end();
+  return {
+    schema,
+    async drop() {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop schema if exists ${schema} cascade`);
+      await c.end();
+    },
+  };
+}
+
+export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "vidflux-test-"));
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATA_DIR: dataDir,
+    JWT_SECRET: "test-secret-test-secret-test-secret-0123456789",
+    EMAIL_BACKEND: "file",
+    RATE_LIMIT: "false",
+    ...(TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
+    ...env,
+  });
+  const pgSchema = config.db.kind === "postgres" ? await createPgSchema(config.db.url!) : null;
+  const ctx = await createContext(config, pgSchema ? { pgSchema: pgSchema.schema } : {});
+  const app = await buildApp(ctx);
+  await app.ready();
+  return {
+    app,
+    ctx,
+    config,
+    dataDir,
+    async close() {
+      await app.close();
+      await ctx.close();
+      await pgSchema?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
