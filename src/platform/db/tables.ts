@@ -101,10 +101,39 @@ export interface JobsTable {
   updated_at: string;
 }
 
+/** tus upload resources (src/apps/uploads/); bytes staged under DATA_DIR/uploads/<id>. */
+export interface UploadsTable {
+  id: string;
+  user_id: string;
+  /** null for partial uploads (concatenation extension) */
+  video_id: string | null;
+  length: number;
+  /** committed (fsynced) byte count */
+  offset: number;
+  /** JSON: the decoded Upload-Metadata pairs */
+  metadata: string | null;
+  /** Upload-Metadata exactly as received (HEAD must echo it) */
+  metadata_header: string | null;
+  partial: Bool;
+  /** Upload-Concat exactly as received, for final uploads */
+  concat_header: string | null;
+  /** JSON: ids of the partial uploads a final upload was built from */
+  concat_parts: string | null;
+  /** uploading | completed | refused */
+  state: string;
+  failure_code: string | null;
+  failure_message: string | null;
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   password_reset_tokens: PasswordResetTokensTable;
   videos: VideosTable;
   jobs: JobsTable;
+  uploads: UploadsTable;
 }

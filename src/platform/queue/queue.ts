@@ -25,6 +25,10 @@ export interface JobContext {
   progress(p: JobProgress): Promise<void>;
 }
 
+/**
+ * A rejection fails the attempt: an error's string `code` becomes `JobFailure.code` (else
+ * `job_failed`), and `retryable: false` on the error skips the remaining attempts.
+ */
 export type JobHandler<N extends JobName> = (payload: JobPayloads[N], ctx: JobContext) => Promise<JobResults[N]>;
 export type JobHandlers = { [N in JobName]: JobHandler<N> };
 

@@ -1,0 +1,13 @@
+/**
+ * Picks the event bus: Redis when REDIS_URL is set (events cross process boundaries: workers,
+ * several API instances), otherwise the in-process bus.
+ */
+import type { Config } from "../../config.js";
+import type { EventBus } from "./events.js";
+import { MemoryEventBus } from "./memory.events.js";
+import { RedisEventBus } from "./redis.events.js";
+
+export function createEventBus(config: Config, opts: { prefix?: string; onError?: (err: unknown) => void } = {}): EventBus {
+  if (config.redisUrl) return new RedisEventBus(config.redisUrl, { prefix: opts.prefix, onError: opts.onError });
+  return new MemoryEventBus({ onListenerError: opts.onError });
+}

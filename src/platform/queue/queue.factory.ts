@@ -1,0 +1,24 @@
+/**
+ * Picks the queue adapter from the configuration: BullMQ when REDIS_URL is set, else the embedded
+ * queue in the application's database.
+ */
+import type { Config } from "../../config.js";
+import type { Db } from "../db/db.js";
+import { BullQueue } from "./bullmq.queue.js";
+import type { JobPolicyOverrides } from "./job.runner.js";
+import { DbQueue } from "./memory.queue.js";
+import type { Queue } from "./queue.js";
+
+// ffmpeg is bounded by TRANSCODE_TIMEOUT itself; the queue's timeout is the backstop behind it,
+// with room for downloading the source and uploading the outputs around the ffmpeg run.
+const TRANSFER_MARGIN_S = 30 * 60;
+
+export function queuePolicies(config: Config): JobPolicyOverrides {
+  return { "video.transcode": { timeoutMs: (config.media.transcodeTimeoutS + TRANSFER_MARGIN_S) * 1000 } };
+}
+
+export function createQueue(config: Config, db: Db): Queue {
+  const policies = queuePolicies(config);
+  if (config.redisUrl) return new BullQueue(config.redisUrl, { prefix: config.redisPrefix, policies });
+  return new DbQueue(db, { dialect: config.db.kind, policies });
+}
