@@ -17,8 +17,10 @@ export function queuePolicies(config: Config): JobPolicyOverrides {
   return { "video.transcode": { timeoutMs: (config.media.transcodeTimeoutS + TRANSFER_MARGIN_S) * 1000 } };
 }
 
-export function createQueue(config: Config, db: Db): Queue {
+/** `db` may be null when REDIS_URL is set: a BullMQ worker host needs no database. */
+export function createQueue(config: Config, db: Db | null): Queue {
   const policies = queuePolicies(config);
   if (config.redisUrl) return new BullQueue(config.redisUrl, { prefix: config.redisPrefix, policies });
+  if (!db) throw new Error("the embedded queue lives in the database: a DATABASE_URL (or the SQLite file) is required without REDIS_URL");
   return new DbQueue(db, { dialect: config.db.kind, policies });
 }
