@@ -4,7 +4,7 @@
  * it. Cross-cutting concerns live here: error format, 404/405, trailing slashes, CORS, helmet,
  * rate limits, OpenAPI, health, auth guard. Domains register their own routes.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import FindMyWay from "find-my-way";
 import cors from "@fastify/cors";
@@ -13,6 +13,7 @@ import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import cookie from "@fastify/cookie";
+import websocket from "@fastify/websocket";
 import { sql } from "kysely";
 import { Type } from "@sinclair/typebox";
 import { AppError } from "./lib/errors.js";
@@ -21,7 +22,8 @@ import { authPlugin } from "./apps/users/auth.plugin.js";
 import type { AppContext } from "./context.js";
 import { registerAppRoutes } from "./routes.js";
 
-export type App = FastifyInstance;
+/** The app as route modules see it: TypeBox schemas type `req.params`, `req.body`, replies. */
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** Hides `?token=` values (playback and EventSource tokens) from access logs. */
 export function redactUrl(url: string): string {
@@ -67,7 +69,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     },
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
     genReqId: () => crypto.randomUUID(),
-  }).withTypeProvider<TypeBoxTypeProvider>();
+  }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   // A shadow router that knows every method of every path, so an unknown method on a known path
   // answers 405 with Allow (RFC 9110 §15.5.6) instead of Fastify's 404.
@@ -152,7 +154,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
       global: true,
       max: config.rateLimit.max,
       timeWindow: config.rateLimit.windowS * 1000,
-      ...(ctx.redis ? { redis: ctx.redis, nameSpace: "vidflux:rl:" } : {}),
+      ...(ctx.redis ? { redis: ctx.redis, nameSpace: `${config.redisPrefix}:rl:` } : {}),
       keyGenerator: (req) => req.ip,
       errorResponseBuilder: (_req, c) =>
         new AppError(429, "throttled", `Request was throttled. Expected available in ${Math.ceil(c.ttl / 1000)} seconds.`, {
@@ -172,6 +174,9 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: "/api/docs", staticCSP: true });
 
+  // Once for the whole app; routes opt in with `{ websocket: true }`. Client frames are small
+  // control messages, so a tight payload cap keeps a client from making the server buffer much.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(authPlugin, { db: ctx.db, tokens: ctx.tokens });
 
   app.get(

@@ -133,6 +133,8 @@ export function loadConfig(env: Env = process.env) {
     dataDir,
     db: { kind: dbKind, url: databaseUrl, sqlitePath },
     redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
+    /** Namespace of every Redis key, queue and channel (several deployments can share one Redis). */
+    redisPrefix: str(env, "REDIS_PREFIX", "vidflux"),
     /** Run queue workers inside the API process (embedded default); `start:api` turns it off. */
     embeddedWorker: bool(env, "EMBEDDED_WORKER", true),
     storage: {
@@ -161,6 +163,17 @@ export function loadConfig(env: Env = process.env) {
       uploadersByDefault: bool(env, "UPLOADERS_BY_DEFAULT", false),
       /** Secure cookies outside development (browsers refuse Secure cookies on plain http://localhost in some setups). */
       secureCookies: bool(env, "SECURE_COOKIES", nodeEnv === "production"),
+      /**
+       * argon2id cost (OWASP's m=19 MiB, t=2, p=1 by default). NODE_ENV=test lowers it to
+       * m=1 MiB, t=1 so suites creating hundreds of accounts stay fast; never use that in production.
+       */
+      argon2: {
+        memoryCostKiB: int(env, "ARGON2_MEMORY_KIB", nodeEnv === "test" ? 1024 : 19456, 64, 4 * 1024 * 1024),
+        timeCost: int(env, "ARGON2_TIME_COST", nodeEnv === "test" ? 1 : 2, 1, 100),
+        parallelism: int(env, "ARGON2_PARALLELISM", 1, 1, 16),
+      },
+      /** `createsuperuser`'s password when `--password` is not given (like Django's DJANGO_SUPERUSER_PASSWORD). */
+      superuserPassword: optStr(env, "VIDFLUX_SUPERUSER_PASSWORD"),
     },
     cors: { origins: list(env, "CORS_ORIGINS", []) },
     rateLimit: {

@@ -11,6 +11,12 @@ import type { Storage } from "./platform/storage/storage.js";
 import { createStorage } from "./platform/storage/storage.factory.js";
 import type { EventBus } from "./platform/events/events.js";
 import { createEventBus } from "./platform/events/events.factory.js";
+import type { Queue } from "./platform/queue/queue.js";
+import { createQueue } from "./platform/queue/queue.factory.js";
+import { locateMedia, type MediaTools } from "./platform/media/media.tools.js";
+import type { Mailer } from "./platform/mail/mailer.js";
+import { createMailer } from "./platform/mail/mailer.factory.js";
+import { UserHooks } from "./apps/users/user.hooks.js";
 
 export interface AppContext {
   config: Config;
@@ -21,6 +27,13 @@ export interface AppContext {
   redis: Redis | null;
   storage: Storage;
   events: EventBus;
+  queue: Queue;
+  /** ffmpeg/ffprobe in use (FFMPEG_PATH, else the system's, else the npm-bundled 4.1) */
+  media: MediaTools;
+  /** account email (password reset): console, file or SMTP backend */
+  mailer: Mailer;
+  /** where other domains plug into the users domain (quota used, account content removal) */
+  userHooks: UserHooks;
   close(): Promise<void>;
 }
 
@@ -37,8 +50,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const tokens = await TokenService.create(config);
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }) : null;
   const storage = createStorage(config);
-  const events = createEventBus(config, { onError: (err) => logger.error({ err }, "event bus error") });
-  const closers: (() => Promise<unknown>)[] = [() => storage.close(), () => events.close()];
+  const events = createEventBus(config, { prefix: config.redisPrefix, onError: (err) => logger.error({ err }, "event bus error") });
+  const queue = createQueue(config, db);
+  const media = await locateMedia(config);
+  const mailer = createMailer(config, logger);
+  const userHooks = new UserHooks();
+  // closed in reverse order: the queue first (it may still report to the event bus), storage last
+  const closers: (() => Promise<unknown>)[] = [() => storage.close(), () => events.close(), () => queue.close()];
   return {
     config,
     logger,
@@ -47,8 +65,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     redis,
     storage,
     events,
+    queue,
+    media,
+    mailer,
+    userHooks,
     async close() {
       for (const c of closers.reverse()) await c();
+      await mailer.close();
       if (redis) await redis.quit().catch(() => undefined);
       await db.destroy();
     },

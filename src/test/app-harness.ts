@@ -44,6 +44,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     JWT_SECRET: "test-secret-test-secret-test-secret-0123456789",
     EMAIL_BACKEND: "file",
     RATE_LIMIT: "false",
+    REDIS_PREFIX: `vftest-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     ...(TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL } : {}),
     ...env,
   });

@@ -15,6 +15,24 @@ export interface OwnerSummary {
 
 export type VideoWithOwner = VideoRow & { owner_username: string; owner_display_name: string };
 
+export interface ListFilter {
+  /** null: anonymous */
+  viewerId: string | null;
+  /** moderators and admins see everything */
+  seeAll: boolean;
+  search?: string | undefined;
+  ownerId?: string | undefined;
+  status?: string | undefined;
+  order: "created_at" | "views" | "likes";
+  desc: boolean;
+  /** keyset boundary [orderValue, id] and direction */
+  after?: { key: [string | number, string]; dir: "n" | "p" } | undefined;
+  limit: number;
+}
+
+/** Escapes LIKE wildcards so a search for `50%` means the text, not a pattern. */
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 export class VideoRepository {
   constructor(private readonly db: Db) {}
 
@@ -56,6 +74,48 @@ export class VideoRepository {
       .where("status", "in", fromStatuses)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Catalogue query with keyset pagination on (order column, id). Visibility: everyone sees
+   * public videos that can be played; signed-in users also see all of their own; staff see all.
+   */
+  async list(f: ListFilter): Promise<VideoWithOwner[]> {
+    let q = this.db
+      .selectFrom("videos")
+      .innerJoin("users", "users.id", "videos.owner_id")
+      .selectAll("videos")
+      .select(["users.username as owner_username", "users.display_name as owner_display_name"]);
+    if (!f.seeAll) {
+      q = q.where((eb) => {
+        const publicPlayable = eb.and([eb("videos.visibility", "=", "public"), eb("videos.playable", "=", 1)]);
+        return f.viewerId ? eb.or([publicPlayable, eb("videos.owner_id", "=", f.viewerId)]) : publicPlayable;
+      });
+    }
+    if (f.ownerId) q = q.where("videos.owner_id", "=", f.ownerId);
+    if (f.status) q = q.where("videos.status", "=", f.status);
+    if (f.search) {
+      const pattern = `%${likeEscape(f.search.toLowerCase())}%`;
+      q = q.where((eb) =>
+        eb.or([
+          eb(sql`lower(videos.title)`, "like", sql`${pattern} escape '\\'`),
+          eb(sql`lower(videos.description)`, "like", sql`${pattern} escape '\\'`),
+        ]),
+      );
+    }
+    const col = `videos.${f.order}` as const;
+    // Walking forward in a descending list means smaller keys; a "previous" page walks back.
+    const forwardDesc = f.desc !== (f.after?.dir === "p");
+    if (f.after) {
+      const [k, id] = f.after.key;
+      const op = forwardDesc ? "<" : ">";
+      q = q.where((eb) => eb.or([eb(col, op, k), eb.and([eb(col, "=", k), eb("videos.id", op, id)])]));
+    }
+    return q
+      .orderBy(col, forwardDesc ? "desc" : "asc")
+      .orderBy("videos.id", forwardDesc ? "desc" : "asc")
+      .limit(f.limit + 1)
+      .execute();
   }
 
   async delete(id: string): Promise<void> {

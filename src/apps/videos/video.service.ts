@@ -7,7 +7,8 @@ import type { Config } from "../../config.js";
 import type { EventBus, EventPayload } from "../../platform/events/events.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import type { Queue } from "../../platform/queue/queue.js";
-import { forbidden, notFound } from "../../lib/errors.js";
+import { badRequest, forbidden, notFound } from "../../lib/errors.js";
+import type { TranscodeResult } from "../../services/transcoder/transcoder.types.js";
 import { newId, nowIso } from "../../lib/ids.js";
 import { can, type Role } from "../users/permissions.js";
 import type { AuthUser } from "../users/auth.plugin.js";
@@ -173,6 +174,50 @@ export class VideoService {
     const position = await this.queue.position(`transcode-${id}`);
     const progress: VideoProgress = { step: "queued", percent: 0, bytes_received: null, eta_s: null, queue_position: position };
     await this.setStatus(id, "queued", { progress: JSON.stringify(progress), failure_code: null, failure_message: null }, { queue_position: position });
+  }
+
+  /** Owner/staff edits: title, description, visibility, language, poster choice. */
+  async edit(id: string, patch: { title?: string; description?: string; visibility?: Visibility; language?: string | null; poster_candidate?: number }): Promise<void> {
+    const v = await this.get(id);
+    const update: Partial<VideoRow> = {};
+    if (patch.title !== undefined) {
+      const t = patch.title.trim();
+      if (!t) throw badRequest("title_blank", "The title may not be blank.");
+      update.title = t;
+    }
+    if (patch.description !== undefined) update.description = patch.description;
+    if (patch.visibility !== undefined) update.visibility = patch.visibility;
+    if (patch.language !== undefined) update.language = patch.language;
+    if (patch.poster_candidate !== undefined) {
+      const media = v.media ? (JSON.parse(v.media) as TranscodeResult) : null;
+      const n = media?.thumbnails.candidateKeys.length ?? 0;
+      if (patch.poster_candidate >= n) {
+        throw badRequest("invalid_poster_candidate", `poster_candidate must be between 0 and ${Math.max(0, n - 1)}.`, { candidates: n });
+      }
+      update.poster_choice = patch.poster_candidate;
+      update.custom_poster_key = null;
+    }
+    await this.videos.update(id, update);
+    await this.events.publish(id, { type: "updated", fields: Object.keys(patch) });
+  }
+
+  /**
+   * Re-runs the conversion from the kept original: the old outputs are removed first so no
+   * half-old, half-new ladder is ever served.
+   */
+  async reprocess(id: string): Promise<void> {
+    const v = await this.get(id);
+    await this.queue.cancel(`transcode-${id}`).catch(() => undefined);
+    await this.removeOutputs(id, v.source_key);
+    await this.videos.update(id, { playable: 0, media: null, published_at: v.published_at });
+    await this.enqueueTranscode(id);
+  }
+
+  /** Deletes every stored file of a video except the original. */
+  async removeOutputs(id: string, keep: string | null): Promise<void> {
+    for (const key of await this.storage.list(videoKeys.prefix(id))) {
+      if (key !== keep) await this.storage.delete(key);
+    }
   }
 
   async quotaUsed(ownerId: string): Promise<number> {

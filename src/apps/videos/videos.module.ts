@@ -1,0 +1,50 @@
+/**
+ * Wires the videos domain from the AppContext: one VideoService shared by the routes, the upload
+ * pipeline and the job-result applier.
+ */
+import type { App } from "../../app.js";
+import type { AppContext } from "../../context.js";
+import { toBcp47 } from "../../services/transcoder/languages.js";
+import { VideoRepository } from "./video.repository.js";
+import { VideoService } from "./video.service.js";
+import { VideoQueryService, type DetailHooks } from "./video-query.service.js";
+import { parseJson, type Chapter, type UploadedSubtitle } from "./video.serializer.js";
+import { videoRoutes } from "./video.routes.js";
+import { TranscodeResultsService } from "./transcode-results.service.js";
+
+export interface VideosModule {
+  repo: VideoRepository;
+  videos: VideoService;
+  queries: VideoQueryService;
+  results: TranscodeResultsService;
+}
+
+/** Stored chapters `[{title, start}]` with `end` derived from the next start or the duration. */
+export function storedChapters(chaptersJson: string | null, durationS: number | null): Chapter[] {
+  const list = parseJson<{ title: string; start: number }[]>(chaptersJson) ?? [];
+  return list.map((c, i) => ({
+    index: i,
+    title: c.title,
+    start: c.start,
+    end: list[i + 1]?.start ?? durationS ?? c.start,
+  }));
+}
+
+export function createVideosModule(ctx: AppContext, hooks: Partial<DetailHooks> = {}): VideosModule {
+  const repo = new VideoRepository(ctx.db);
+  const videos = new VideoService(repo, ctx.events, ctx.storage, ctx.queue, ctx.config);
+  const allHooks: DetailHooks = {
+    issuePlaybackToken: (vid) => ctx.tokens.signClaims({ vid, typ: "playback" }, ctx.config.playback.tokenTtlS),
+    chapters: (v) => storedChapters(v.chapters, v.duration_s),
+    uploadedSubtitles: (v) => parseJson<{ uploadedSubtitles?: UploadedSubtitle[] }>(v.media)?.uploadedSubtitles ?? [],
+    toBcp47,
+    ...hooks,
+  };
+  const queries = new VideoQueryService(repo, videos, allHooks);
+  const results = new TranscodeResultsService(repo, videos, ctx.queue, ctx.storage, ctx.config, ctx.logger);
+  return { repo, videos, queries, results };
+}
+
+export async function registerVideoRoutes(app: App, mod: VideosModule): Promise<void> {
+  await videoRoutes(app, { queries: mod.queries });
+}

@@ -1,0 +1,65 @@
+/**
+ * Starts the API (and, in the embedded default, the workers in the same process). Everything is
+ * built elsewhere: config.ts reads the environment, context.ts picks adapters, app.ts builds the
+ * Fastify app (whose domains schedule their own periodic tasks, e.g. the upload sweep), workers.ts
+ * lists the job handlers. `--api-only` (npm run start:api) runs no worker.
+ */
+import { loadConfig, ConfigError, type Config } from "./config.js";
+import { createContext } from "./context.js";
+import { buildApp } from "./app.js";
+import { createJobHandlers } from "./workers.js";
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`vidflux: configuration error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const apiOnly = process.argv.includes("--api-only") || !config.embeddedWorker;
+  const ctx = await createContext(config);
+  ctx.logger.info(
+    { ffmpeg: ctx.media.ffmpeg, version: ctx.media.version, source: ctx.media.source },
+    `using ffmpeg ${ctx.media.version} (${ctx.media.source})`,
+  );
+  const app = await buildApp(ctx);
+  if (!apiOnly) {
+    await ctx.queue.work(createJobHandlers({ config, storage: ctx.storage, tools: ctx.media }), { concurrency: config.media.workerConcurrency });
+    ctx.logger.info({ concurrency: config.media.workerConcurrency, queue: ctx.queue.kind }, "embedded worker started");
+  }
+  await app.listen({ port: config.port, host: config.host });
+  ctx.logger.info(
+    { db: config.db.kind, storage: config.storage.kind, queue: ctx.queue.kind, events: config.redisUrl ? "redis" : "memory" },
+    `vidflux listening on http://localhost:${config.port}`,
+  );
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    ctx.logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 60_000);
+    force.unref();
+    try {
+      // SIGTERM: running conversions get a grace period, then go back to the queue.
+      await ctx.queue.stopWorking(30_000);
+      await app.close();
+      await ctx.close();
+      process.exit(0);
+    } catch (err) {
+      ctx.logger.error({ err }, "shutdown failed");
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  console.error("vidflux: failed to start:", err instanceof Error ? err.message : err);
+  process.exit(1);
+});

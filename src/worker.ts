@@ -1,0 +1,54 @@
+/**
+ * A conversion worker process (`npm run start:worker`): takes jobs from the queue, reads sources
+ * from storage, writes outputs to storage, reports progress and results as queue messages. With
+ * REDIS_URL (BullMQ) it needs no database at all; without it, the embedded queue lives in the
+ * SQLite/PostgreSQL database, so the worker opens it for the queue's sake only.
+ */
+import pino from "pino";
+import { loadConfig, ConfigError, type Config } from "./config.js";
+import { createDb, migrateToLatest } from "./platform/db/db.js";
+import { createStorage } from "./platform/storage/storage.factory.js";
+import { createQueue } from "./platform/queue/queue.factory.js";
+import { locateMedia } from "./platform/media/media.tools.js";
+import { createJobHandlers } from "./workers.js";
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`vidflux worker: configuration error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel });
+  const tools = await locateMedia(config);
+  logger.info({ ffmpeg: tools.ffmpeg, source: tools.source }, `using ffmpeg ${tools.version} (${tools.source})`);
+  const storage = createStorage(config);
+  const db = config.redisUrl ? null : createDb({ kind: config.db.kind, url: config.db.url, sqlitePath: config.db.sqlitePath });
+  if (db) await migrateToLatest(db);
+  const queue = createQueue(config, db);
+  await queue.work(createJobHandlers({ config, storage, tools }), { concurrency: config.media.workerConcurrency });
+  logger.info({ queue: queue.kind, concurrency: config.media.workerConcurrency }, "worker started");
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, "worker stopping: finishing or requeueing the current job");
+    await queue.stopWorking(30_000);
+    await queue.close();
+    await storage.close();
+    await db?.destroy();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  console.error("vidflux worker: failed to start:", err instanceof Error ? err.message : err);
+  process.exit(1);
+});
