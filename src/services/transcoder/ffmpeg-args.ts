@@ -1,0 +1,258 @@
+/**
+ * Pure argv builders for the conversion. Every argument is one array element (no shell), so file
+ * names need no quoting. The same arrays run on ffmpeg 4.1 (the npm-bundled build) and newer:
+ * only options that exist since 4.1 are used.
+ *
+ * Output layout under `paths.outDir` (mirrored 1:1 under the job's storage prefix):
+ *   hls/<quality>/index.m3u8 + seg_00000.ts|m4s (+ init.mp4 for fMP4)   one per rung, video only
+ *   hls/audio/<dir>/index.m3u8 + segments                                 one per audio stream
+ */
+import path from "node:path";
+import type { ProbeResult } from "../../platform/media/media.types.js";
+import type { TranscodeOptions } from "./transcoder.types.js";
+import { planAudio, type AudioPlan, type Rung } from "./ladder.js";
+
+export interface TranscodePaths {
+  /** the local source file */
+  input: string;
+  /** the job's output directory */
+  outDir: string;
+}
+
+export type SegmentType = TranscodeOptions["segmentType"];
+
+export const PLAYLIST_NAME = "index.m3u8";
+export const INIT_NAME = "init.mp4";
+export const AUDIO_BITRATE = 128_000;
+export const AUDIO_SAMPLE_RATE = 48_000;
+/** AAC-LC (RFC 6381: mp4a, object type 0x40 = MPEG-4 audio, audio object type 2 = LC) */
+export const AAC_CODEC = "mp4a.40.2";
+
+/** Directory of a rendition, relative to the output dir and to the storage prefix. */
+export const rungDir = (quality: string) => `hls/${quality}`;
+export const audioDir = (dir: string) => `hls/audio/${dir}`;
+
+function assertNever(x: never): never {
+  throw new Error(`unexpected value ${String(x)}`);
+}
+
+function segmentExt(type: SegmentType): string {
+  switch (type) {
+    case "mpegts":
+      return "ts";
+    case "fmp4":
+      return "m4s";
+    default:
+      return assertNever(type);
+  }
+}
+
+const kbit = (bps: number) => `${Math.round(bps / 1000)}k`;
+
+/** `-y -v error`: overwrite (a retried job rewrites its own temp files) and keep stderr for errors only. */
+const GLOBAL = ["-y", "-v", "error"] as const;
+
+/**
+ * HLS muxer options for one output. `-hls_playlist_type event` makes ffmpeg rewrite the playlist
+ * after every segment without ever dropping one (RFC 8216 §4.3.3.5: EVENT playlists only grow),
+ * which is what lets players start while the encode runs; the handler later rewrites it to VOD.
+ * `-hls_list_size 0` keeps every segment. `independent_segments` writes
+ * EXT-X-INDEPENDENT-SEGMENTS: each segment starts with a keyframe (we force them, see below).
+ */
+function hlsOutput(dir: string, opts: Pick<TranscodeOptions, "segmentS" | "segmentType">): string[] {
+  const ext = segmentExt(opts.segmentType);
+  const out = [
+    "-f", "hls",
+    "-hls_time", String(opts.segmentS),
+    "-hls_playlist_type", "event",
+    "-hls_list_size", "0",
+    "-hls_segment_type", opts.segmentType,
+  ];
+  if (opts.segmentType === "fmp4") {
+    // A bare name: ffmpeg writes the init section next to the playlist and references it as
+    // EXT-X-MAP:URI="init.mp4" (a path here would be copied into the playlist verbatim).
+    out.push("-hls_fmp4_init_filename", INIT_NAME);
+  }
+  out.push(
+    "-hls_flags", "independent_segments",
+    "-hls_segment_filename", path.join(dir, `seg_%05d.${ext}`),
+    path.join(dir, PLAYLIST_NAME),
+  );
+  return out;
+}
+
+/**
+ * libx264 settings of one rung. Keyframes are aligned across rungs so a player can switch
+ * quality at any segment boundary: the GOP is exactly one segment (`-g` = `-keyint_min` =
+ * fps * segment seconds), scene-cut keyframes are off (`-sc_threshold 0`, else x264 inserts extra
+ * IDR frames at different places per rung), and `-force_key_frames expr:gte(t,n_forced*SEG)`
+ * puts an IDR at every segment start by timestamp, which also holds for fractional frame rates
+ * where fps*SEG is not an integer. The HLS muxer cuts segments only on keyframes, so segment
+ * boundaries then coincide on every rung and in time with `-hls_time`.
+ */
+function videoEncoder(rung: Rung, opts: Pick<TranscodeOptions, "preset" | "segmentS">): string[] {
+  return [
+    "-c:v", "libx264",
+    "-preset", opts.preset,
+    "-profile:v", rung.profile,
+    "-level:v", rung.level,
+    "-b:v", kbit(rung.videoBitrate),
+    "-maxrate", kbit(rung.maxrate),
+    "-bufsize", kbit(rung.bufsize),
+    "-g", String(rung.gop),
+    "-keyint_min", String(rung.gop),
+    "-sc_threshold", "0",
+    "-force_key_frames", `expr:gte(t,n_forced*${opts.segmentS})`,
+  ];
+}
+
+/**
+ * Per-rung picture chain. Rotation is not in here on purpose: ffmpeg (>= 2.7, so 4.1 too)
+ * autorotates decoded frames by the display matrix before any filter, so frames already arrive
+ * upright and `scale` targets the displayed size. `setsar=1` makes pixels square (anamorphic
+ * sources were squared when the size was computed), `format=yuv420p` gives 8-bit 4:2:0 from any
+ * pixel format or bit depth (10-bit HDR phone video, 4:2:2 camera files): the only format every
+ * H.264 decoder in the wild plays, and the conversion happens in the same swscale pass as scaling.
+ */
+function rungChain(rung: Rung): string {
+  return `scale=${rung.width}:${rung.height},setsar=1,format=yuv420p`;
+}
+
+/**
+ * One AAC output per audio stream: stereo (`-ac 2` downmixes 5.1 and upmixes mono; HLS audio
+ * groups should not mix channel counts), 48 kHz, 128k. `aresample=async=1` stretches/squeezes
+ * samples to follow timestamps, fixing A/V drift and gaps in sources with broken audio clocks.
+ * Audio that runs longer than the video is kept: the playlists simply end a bit later.
+ */
+function audioOutputs(plans: readonly AudioPlan[], opts: Pick<TranscodeOptions, "segmentS" | "segmentType">, outDir: string): string[] {
+  const out: string[] = [];
+  for (const a of plans) {
+    out.push(
+      "-map", `0:${a.streamIndex}`,
+      "-c:a", "aac",
+      "-b:a", kbit(AUDIO_BITRATE),
+      "-ac", "2",
+      "-ar", String(AUDIO_SAMPLE_RATE),
+      "-af", "aresample=async=1",
+      ...hlsOutput(path.join(outDir, audioDir(a.dir)), opts),
+    );
+  }
+  return out;
+}
+
+function videoIndex(probe: ProbeResult): number {
+  if (!probe.video) throw new Error("the source has no video stream");
+  return probe.video.index;
+}
+
+/**
+ * DECODE ONCE: a single ffmpeg reads and decodes the source once, resamples the frame rate once,
+ * `split`s the frames to one scale chain per rung and writes one HLS output per rung plus one
+ * audio-only HLS output per audio stream. Compared with one process per rung this decodes
+ * (often the most expensive part for 4K HEVC) only once.
+ */
+export function buildTranscodeArgs(probe: ProbeResult, rungs: readonly Rung[], opts: TranscodeOptions, paths: TranscodePaths): string[] {
+  if (rungs.length === 0) throw new Error("buildTranscodeArgs: no rungs");
+  const v = videoIndex(probe);
+  // All rungs share one constant frame rate, so `fps` runs once before the split.
+  const head = `[0:${v}]fps=${rungs[0]!.fpsArg}`;
+  const graph =
+    rungs.length === 1
+      ? `${head},${rungChain(rungs[0]!)}[v0]`
+      : `${head},split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join("")};` + rungs.map((r, i) => `[s${i}]${rungChain(r)}[v${i}]`).join(";");
+  const args: string[] = [...GLOBAL, "-i", paths.input, "-filter_complex", graph];
+  rungs.forEach((r, i) => {
+    args.push("-map", `[v${i}]`, ...videoEncoder(r, opts), ...hlsOutput(path.join(paths.outDir, rungDir(r.quality)), opts));
+  });
+  args.push(...audioOutputs(planAudio(probe, opts.defaultLanguage), opts, paths.outDir));
+  return args;
+}
+
+/**
+ * TRANSCODE_MODE=per-rung: one process per rung (each decodes the source again; bounded memory
+ * for very large sources). `withAudio` adds the audio outputs to this process (the handler asks
+ * for them with the first rung only).
+ */
+export function buildRungArgs(probe: ProbeResult, rung: Rung, opts: TranscodeOptions, paths: TranscodePaths, extra: { withAudio: boolean }): string[] {
+  const v = videoIndex(probe);
+  const args: string[] = [
+    ...GLOBAL,
+    "-i", paths.input,
+    "-filter_complex", `[0:${v}]fps=${rung.fpsArg},${rungChain(rung)}[v0]`,
+    "-map", "[v0]",
+    ...videoEncoder(rung, opts),
+    ...hlsOutput(path.join(paths.outDir, rungDir(rung.quality)), opts),
+  ];
+  if (extra.withAudio) args.push(...audioOutputs(planAudio(probe, opts.defaultLanguage), opts, paths.outDir));
+  return args;
+}
+
+/**
+ * A progressive MP4 of one rung, by stream copy (no re-encode) from its finished HLS video
+ * playlist plus the default audio playlist. `-movflags +faststart` rewrites the file so the `moov`
+ * atom (the index of every sample) comes before `mdat`: a browser can then start playing after
+ * the first bytes instead of fetching the end of the file first (or the whole file, for servers
+ * without range support). From MPEG-TS segments the AAC frames carry ADTS headers, which MP4 does
+ * not allow: `aac_adtstoasc` moves that configuration into the track header.
+ */
+export function buildMp4Args(videoPlaylist: string, audioPlaylist: string | null, output: string, segmentType: SegmentType): string[] {
+  const args: string[] = [...GLOBAL, "-i", videoPlaylist];
+  if (audioPlaylist) args.push("-i", audioPlaylist);
+  args.push("-map", "0:v:0");
+  if (audioPlaylist) args.push("-map", "1:a:0");
+  args.push("-c", "copy");
+  if (audioPlaylist) {
+    switch (segmentType) {
+      case "mpegts":
+        args.push("-bsf:a", "aac_adtstoasc");
+        break;
+      case "fmp4":
+        break;
+      default:
+        assertNever(segmentType);
+    }
+  }
+  args.push("-movflags", "+faststart", "-f", "mp4", output);
+  return args;
+}
+
+/** Side of the tiny grayscale rendering used to judge a thumbnail's brightness. */
+export const GRAY_PROBE_SIDE = 16;
+
+export interface ThumbnailShot {
+  timeS: number;
+  jpeg: string;
+  gray: string;
+}
+
+/**
+ * Thumbnail candidates in one process: the source is opened once per shot, each input seeked
+ * with `-ss` before `-i` (fast: jumps to the keyframe before, then decodes up to the exact time).
+ * Each shot gives a JPEG of `size` and a 16x16 raw grayscale copy of the same frame (256 bytes)
+ * to measure its brightness without an image library. `-update 1` writes a single image to a
+ * plain file name (no %d pattern).
+ */
+export function buildThumbnailArgs(probe: ProbeResult, shots: readonly ThumbnailShot[], size: { width: number; height: number }, input: string): string[] {
+  const v = videoIndex(probe);
+  const args: string[] = [...GLOBAL];
+  for (const s of shots) args.push("-ss", s.timeS.toFixed(3), "-i", input);
+  const graph = shots
+    .map((_, i) => `[${i}:${v}]scale=${size.width}:${size.height},setsar=1,split=2[t${i}][p${i}];[p${i}]scale=${GRAY_PROBE_SIDE}:${GRAY_PROBE_SIDE},format=gray[g${i}]`)
+    .join(";");
+  args.push("-filter_complex", graph);
+  shots.forEach((s, i) => {
+    args.push(
+      "-map", `[t${i}]`, "-frames:v", "1", "-q:v", "3", "-f", "image2", "-update", "1", s.jpeg,
+      "-map", `[g${i}]`, "-frames:v", "1", "-f", "rawvideo", s.gray,
+    );
+  });
+  return args;
+}
+
+/**
+ * A text subtitle stream (SubRip, mov_text, ASS/SSA, WebVTT) converted to WebVTT. ASS styling
+ * and positioning are dropped by the conversion; the text and timing are kept.
+ */
+export function buildSubtitleArgs(input: string, streamIndex: number, output: string): string[] {
+  return [...GLOBAL, "-i", input, "-map", `0:${streamIndex}`, "-c:s", "webvtt", "-f", "webvtt", output];
+}
