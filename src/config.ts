@@ -107,7 +107,7 @@ export function loadConfig(env: Env = process.env) {
   if (jwtAlg !== "HS256" && (!jwtPrivateKeyFile || !jwtPublicKeyFile)) {
     throw new ConfigError(`JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE are required when JWT_ALG=${jwtAlg}`);
   }
-  let jwtSecret = optStr(env, "JWT_SECRET");
+  const jwtSecret = optStr(env, "JWT_SECRET");
   if (jwtSecret !== undefined && jwtSecret.length < 32) throw new ConfigError("JWT_SECRET must be at least 32 characters");
   if (jwtSecret === undefined && jwtAlg === "HS256" && nodeEnv === "production") {
     throw new ConfigError("JWT_SECRET is required when NODE_ENV=production");

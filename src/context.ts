@@ -46,7 +46,7 @@ export interface ContextOptions {
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
   const logger = pino({ level: config.logLevel });
   const db = createDb({ kind: config.db.kind, url: config.db.url, sqlitePath: config.db.sqlitePath, ...(opts.pgSchema ? { schema: opts.pgSchema } : {}) });
-  if (opts.migrate !== false) await migrateToLatest(db);
+  if (opts.migrate !== false) await migrateToLatest(db, opts.pgSchema);
   const tokens = await TokenService.create(config);
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }) : null;
   const storage = createStorage(config);

@@ -51,8 +51,17 @@ class StaticMigrationProvider implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest(db: Kysely<unknown> | Db): Promise<string[]> {
-  const migrator = new Migrator({ db: db as Kysely<unknown>, provider: new StaticMigrationProvider() });
+/**
+ * `schema`: the PostgreSQL schema the tables live in. Kysely looks for its bookkeeping tables
+ * across every schema unless told one, so with several schemas in a database (parallel test
+ * files) it would find another schema's `kysely_migration` and never create its own.
+ */
+export async function migrateToLatest(db: Kysely<unknown> | Db, schema?: string): Promise<string[]> {
+  const migrator = new Migrator({
+    db: db as Kysely<unknown>,
+    provider: new StaticMigrationProvider(),
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);

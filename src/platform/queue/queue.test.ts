@@ -63,7 +63,7 @@ queueContract("DbQueue over Postgres", {
     const admin = createDb({ kind: "postgres", url, sqlitePath: "" });
     await sql`create schema ${sql.id(schema)}`.execute(admin);
     const db = createDb({ kind: "postgres", url, schema, sqlitePath: "" });
-    await migrateToLatest(db);
+    await migrateToLatest(db, schema);
     const others: Db[] = [];
     return {
       open: (o) => dbQueue(db, "postgres", o),
