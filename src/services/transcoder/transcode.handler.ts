@@ -407,8 +407,11 @@ export function createTranscodeHandler(deps: TranscodeHandlerDeps): TranscodeHan
       // ---- download
       reporter.send("downloading", 0, null, true);
       const ext = (path.extname(job.sourceKey).toLowerCase().match(/^\.[a-z0-9]{1,8}$/) ?? [""])[0];
-      const input = path.join(jobDir, `source${ext}`);
-      await storageOp("downloading the source", () => storage.download(job.sourceKey, input));
+      // On local-disk storage ffmpeg reads the original in place (it only reads): copying a
+      // multi-gigabyte file first would double the I/O for nothing. Other storages download.
+      const local = storage.localPath(job.sourceKey);
+      const input = local && (await stat(local).then((s) => s.isFile(), () => false)) ? local : path.join(jobDir, `source${ext}`);
+      if (input !== local) await storageOp("downloading the source", () => storage.download(job.sourceKey, input));
       throwIfCancelled();
 
       const outDir = path.join(jobDir, "out");
