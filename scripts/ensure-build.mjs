@@ -21,6 +21,7 @@ if (!existsSync(stamp) || statSync(stamp).mtimeMs < srcTime) {
   console.log("[vidflux] building (tsc)…");
   const r = spawnSync(process.execPath, [path.join(root, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(root, "tsconfig.build.json")], { stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
+  await import("./copy-assets.mjs");
   const { writeFileSync } = await import("node:fs");
   writeFileSync(stamp, new Date().toISOString());
 }
