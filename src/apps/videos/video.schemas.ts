@@ -42,15 +42,8 @@ export const InfoSchema = Type.Object({
   renditions: Type.Array(RenditionInfoSchema),
 });
 
-export const FormatSchema = Type.Object({
-  quality: Type.String(),
-  width: Type.Integer(),
-  height: Type.Integer(),
-  bitrate: Type.Integer(),
-  size_bytes: Type.Integer(),
-  size: Type.String(),
-  mp4_url: Nullable(Type.String()),
-});
+/** A format is a rendition of the info block plus where to stream its progressive MP4. */
+export const FormatSchema = Type.Composite([RenditionInfoSchema, Type.Object({ mp4_url: Nullable(Type.String()) })]);
 
 export const AudioTrackSchema = Type.Object({
   language: Type.String(),

@@ -5,7 +5,6 @@
 import type { ProbeResult } from "../../platform/media/media.types.js";
 import type { TranscodeResult } from "../../services/transcoder/transcoder.types.js";
 import { buildVideoInfo } from "../../services/videoinfo/info.builder.js";
-import { humanSize } from "../../services/videoinfo/format.js";
 import type { VideoWithOwner } from "./video.repository.js";
 import type { VideoDetail, VideoListItem } from "./video.schemas.js";
 import { videoKeys, type VideoProgress, type VideoStatus, type Visibility } from "./video.types.js";
@@ -71,6 +70,7 @@ export function toDetail(v: VideoWithOwner, x: DetailExtras): VideoDetail {
   const audioLanguages = media ? media.audioTracks.map((a) => a.language) : x.audioLanguagesFromProbe;
   const poster = posterKey(v, media);
   const thumbs = media?.thumbnails;
+  const info = buildVideoInfo({ sizeBytes: v.size_bytes, probe, media, audioLanguages, subtitleLanguages: subtitles.map((s) => s.lang) });
   return {
     id: v.id,
     title: v.title,
@@ -94,15 +94,7 @@ export function toDetail(v: VideoWithOwner, x: DetailExtras): VideoDetail {
     duration: v.duration_s,
     hls_url: playable ? mediaUrl(v.id, media?.masterKey ?? `${videoKeys.prefix(v.id)}hls/master.m3u8`, tok) : null,
     playback_token: tok,
-    formats: (media?.renditions ?? []).map((r) => ({
-      quality: r.quality,
-      width: r.width,
-      height: r.height,
-      bitrate: r.bitrate,
-      size_bytes: r.sizeBytes,
-      size: humanSize(r.sizeBytes),
-      mp4_url: r.mp4Key ? streamUrl(v.id, r.quality, tok) : null,
-    })),
+    formats: info.renditions.map((r, i) => ({ ...r, mp4_url: media?.renditions[i]?.mp4Key ? streamUrl(v.id, r.quality, tok) : null })),
     poster: poster ? mediaUrl(v.id, poster, tok) : null,
     thumbnails: {
       poster: poster ? mediaUrl(v.id, poster, tok) : null,
@@ -113,7 +105,7 @@ export function toDetail(v: VideoWithOwner, x: DetailExtras): VideoDetail {
     audio_tracks: (media?.audioTracks ?? []).map((a) => ({ language: a.language, name: a.name, default: a.isDefault, url: mediaUrl(v.id, a.playlistKey, tok) })),
     subtitles,
     chapters: x.chapters,
-    info: buildVideoInfo({ sizeBytes: v.size_bytes, probe, media, audioLanguages, subtitleLanguages: subtitles.map((s) => s.lang) }),
+    info,
   };
 }
 
