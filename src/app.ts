@@ -113,7 +113,9 @@ export async function buildApp(ctx: AppContext): Promise<App> {
         scriptSrc: ["'self'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", "data:", "blob:"],
-        mediaSrc: ["'self'", "blob:"],
+        // data: too: hls.js gives each subtitle <track> it creates `src="data:,WEBVTT"` (an empty
+        // track that keeps Chrome's captions menu and Safari's cues sane), which media-src governs.
+        mediaSrc: ["'self'", "blob:", "data:"],
         workerSrc: ["'self'", "blob:"],
         connectSrc: ["'self'", "ws:", "wss:"],
       },

@@ -38,18 +38,19 @@ export interface AppContext {
 }
 
 export interface ContextOptions {
-  /** Postgres schema (tests isolate each file); default: the URL's search_path */
+  /** Postgres schema (tests isolate each file); default: DATABASE_SCHEMA, else the server's search_path */
   pgSchema?: string;
   migrate?: boolean;
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
   const logger = pino({ level: config.logLevel });
-  const db = createDb({ kind: config.db.kind, url: config.db.url, sqlitePath: config.db.sqlitePath, ...(opts.pgSchema ? { schema: opts.pgSchema } : {}) });
-  if (opts.migrate !== false) await migrateToLatest(db, opts.pgSchema);
+  const schema = opts.pgSchema ?? config.db.schema;
+  const db = createDb({ kind: config.db.kind, url: config.db.url, sqlitePath: config.db.sqlitePath, ...(schema ? { schema } : {}) });
+  if (opts.migrate !== false) await migrateToLatest(db, schema);
   const tokens = await TokenService.create(config);
   const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }) : null;
-  const storage = createStorage(config);
+  const storage = await createStorage(config);
   const events = createEventBus(config, { prefix: config.redisPrefix, onError: (err) => logger.error({ err }, "event bus error") });
   const queue = createQueue(config, db);
   const media = await locateMedia(config);

@@ -26,9 +26,10 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const tools = await locateMedia(config);
   logger.info({ ffmpeg: tools.ffmpeg, source: tools.source }, `using ffmpeg ${tools.version} (${tools.source})`);
-  const storage = createStorage(config);
-  const db = config.redisUrl ? null : createDb({ kind: config.db.kind, url: config.db.url, sqlitePath: config.db.sqlitePath });
-  if (db) await migrateToLatest(db);
+  const storage = await createStorage(config);
+  const schema = config.db.schema;
+  const db = config.redisUrl ? null : createDb({ kind: config.db.kind, url: config.db.url, sqlitePath: config.db.sqlitePath, ...(schema ? { schema } : {}) });
+  if (db) await migrateToLatest(db, schema);
   const queue = createQueue(config, db);
   await queue.work(createJobHandlers({ config, storage, tools }), { concurrency: config.media.workerConcurrency });
   logger.info({ queue: queue.kind, concurrency: config.media.workerConcurrency }, "worker started");
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     logger.info({ signal }, "worker stopping: finishing or requeueing the current job");
-    await queue.stopWorking(30_000);
+    await queue.stopWorking(config.shutdownGraceS * 1000);
     await queue.close();
     await storage.close();
     await db?.destroy();

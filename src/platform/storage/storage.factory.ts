@@ -3,15 +3,19 @@
  */
 import type { Config } from "../../config.js";
 import { DiskStorage } from "./disk.storage.js";
-import { S3Storage } from "./s3.storage.js";
 import type { Storage } from "./storage.js";
 
-export function createStorage(config: Config): Storage {
+/**
+ * Async because the S3 adapter is imported only when chosen: the AWS SDK adds ~20 MB of RSS to
+ * every process, which the embedded default (and its < 200 MB goal) should not pay for.
+ */
+export async function createStorage(config: Config): Promise<Storage> {
   const { storage } = config;
   switch (storage.kind) {
     case "disk":
       return new DiskStorage(storage.mediaDir);
-    case "s3":
+    case "s3": {
+      const { S3Storage } = await import("./s3.storage.js");
       return new S3Storage({
         bucket: storage.s3.bucket,
         region: storage.s3.region,
@@ -21,5 +25,6 @@ export function createStorage(config: Config): Storage {
         forcePathStyle: storage.s3.forcePathStyle,
         prefix: storage.s3.prefix,
       });
+    }
   }
 }

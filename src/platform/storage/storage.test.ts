@@ -103,10 +103,10 @@ describe("S3Storage (s3rver)", () => {
 
 describe("createStorage", () => {
   it("builds the adapter named by STORAGE", async () => {
-    const disk = createStorage(loadConfig({ NODE_ENV: "test", MEDIA_DIR: path.join(tmpdir(), "vidflux-unused-media") }));
+    const disk = await createStorage(loadConfig({ NODE_ENV: "test", MEDIA_DIR: path.join(tmpdir(), "vidflux-unused-media") }));
     expect(disk).toBeInstanceOf(DiskStorage);
     expect(disk.localPath("videos/x/a.ts")).toBe(path.join(tmpdir(), "vidflux-unused-media", "videos", "x", "a.ts"));
-    const s3 = createStorage(loadConfig({ NODE_ENV: "test", STORAGE: "s3", S3_BUCKET: "b", S3_ENDPOINT: "http://127.0.0.1:1" }));
+    const s3 = await createStorage(loadConfig({ NODE_ENV: "test", STORAGE: "s3", S3_BUCKET: "b", S3_ENDPOINT: "http://127.0.0.1:1" }));
     expect(s3).toBeInstanceOf(S3Storage);
     await Promise.all([disk.close(), s3.close()]);
   });
