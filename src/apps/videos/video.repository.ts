@@ -77,6 +77,36 @@ export class VideoRepository {
   }
 
   /**
+   * Compare-and-set of the media JSON: writes `next` only while the stored text is still
+   * `expected`, so concurrent edits of a video's tracks (or a reprocess clearing them) cannot be
+   * overwritten by a stale read. Returns whether it applied.
+   */
+  async updateMediaIf(id: string, expected: string, next: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable("videos")
+      .set({ media: next, updated_at: nowIso() })
+      .where("id", "=", id)
+      .where("media", "=", expected)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Sets the progress JSON of a video in `status` unless it already holds exactly that text:
+   * of two processes reporting the same change at once, one applies it (and publishes it).
+   */
+  async updateProgressIfChanged(id: string, status: string, progress: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable("videos")
+      .set({ progress, updated_at: nowIso() })
+      .where("id", "=", id)
+      .where("status", "=", status)
+      .where((eb) => eb.or([eb("progress", "is", null), eb("progress", "!=", progress)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
    * Catalogue query with keyset pagination on (order column, id). Visibility: everyone sees
    * public videos that can be played; signed-in users also see all of their own; staff see all.
    */

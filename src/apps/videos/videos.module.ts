@@ -11,12 +11,22 @@ import { VideoQueryService, type DetailHooks } from "./video-query.service.js";
 import { parseJson, type Chapter, type UploadedSubtitle } from "./video.serializer.js";
 import { videoRoutes } from "./video.routes.js";
 import { TranscodeResultsService } from "./transcode-results.service.js";
+import { invalidateVideo, streamingModule } from "../streaming/streaming.module.js";
+import { SubtitlesService } from "./subtitles.service.js";
+import { subtitleRoutes } from "./subtitles.routes.js";
+import { PosterService } from "./poster.service.js";
+import { thumbRoutes, type ThumbRoutesOptions } from "./thumbs.routes.js";
 
 export interface VideosModule {
   repo: VideoRepository;
   videos: VideoService;
   queries: VideoQueryService;
   results: TranscodeResultsService;
+  subtitles: SubtitlesService;
+  posters: PosterService;
+  storage: AppContext["storage"];
+  /** the streaming domain, for the thumbnail route's access rules and byte sending */
+  streaming: ThumbRoutesOptions["streaming"];
 }
 
 /** Stored chapters `[{title, start}]` with `end` derived from the next start or the duration. */
@@ -42,9 +52,13 @@ export function createVideosModule(ctx: AppContext, hooks: Partial<DetailHooks> 
   };
   const queries = new VideoQueryService(repo, videos, allHooks);
   const results = new TranscodeResultsService(repo, videos, ctx.queue, ctx.storage, ctx.config, ctx.logger);
-  return { repo, videos, queries, results };
+  const subtitles = new SubtitlesService({ repo, videos, storage: ctx.storage, onMediaChanged: (id) => invalidateVideo(ctx, id) });
+  const posters = new PosterService({ repo, videos, storage: ctx.storage });
+  return { repo, videos, queries, results, subtitles, posters, storage: ctx.storage, streaming: () => streamingModule(ctx) };
 }
 
 export async function registerVideoRoutes(app: App, mod: VideosModule): Promise<void> {
   await videoRoutes(app, { queries: mod.queries });
+  await app.register(subtitleRoutes, { queries: mod.queries, subtitles: mod.subtitles });
+  await app.register(thumbRoutes, { queries: mod.queries, posters: mod.posters, storage: mod.storage, streaming: mod.streaming });
 }

@@ -25,6 +25,8 @@ export const PLAYLIST_NAME = "index.m3u8";
 export const INIT_NAME = "init.mp4";
 export const AUDIO_BITRATE = 128_000;
 export const AUDIO_SAMPLE_RATE = 48_000;
+/** every audio rendition is stereo (see audioOutputs); the master's CHANNELS attribute says so */
+export const AUDIO_CHANNELS = 2;
 /** AAC-LC (RFC 6381: mp4a, object type 0x40 = MPEG-4 audio, audio object type 2 = LC) */
 export const AAC_CODEC = "mp4a.40.2";
 
@@ -131,7 +133,7 @@ function audioOutputs(plans: readonly AudioPlan[], opts: Pick<TranscodeOptions, 
       "-map", `0:${a.streamIndex}`,
       "-c:a", "aac",
       "-b:a", kbit(AUDIO_BITRATE),
-      "-ac", "2",
+      "-ac", String(AUDIO_CHANNELS),
       "-ar", String(AUDIO_SAMPLE_RATE),
       "-af", "aresample=async=1",
       ...hlsOutput(path.join(outDir, audioDir(a.dir)), opts),

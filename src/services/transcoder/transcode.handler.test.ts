@@ -215,8 +215,8 @@ describe("transcode handler (real ffmpeg)", () => {
     expect(result.thumbnails).toEqual({
       posterKey: "videos/vid-hd/thumbs/poster.jpg",
       candidateKeys: [0, 1, 2, 3, 4].map((i) => `videos/vid-hd/thumbs/c${i}.jpg`),
-      storyboardKey: null,
-      storyboardVttKey: null,
+      storyboardKey: "videos/vid-hd/thumbs/storyboard.jpg",
+      storyboardVttKey: "videos/vid-hd/thumbs/storyboard.vtt",
     });
     // testsrc2 is never black: the poster is the 10% candidate
     expect(await readFile(local("videos/vid-hd/thumbs/poster.jpg"))).toEqual(await readFile(local("videos/vid-hd/thumbs/c0.jpg")));

@@ -8,6 +8,7 @@
  * video is reported `playable`, so viewers can start long before the encode ends.
  */
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import path from "node:path";
 import { FfmpegError, runFfmpeg, type FfmpegProgress } from "../../platform/media/ffmpeg.runner.js";
@@ -18,6 +19,7 @@ import { isNotFoundError, type Storage } from "../../platform/storage/storage.js
 import {
   AAC_CODEC,
   AUDIO_BITRATE,
+  AUDIO_CHANNELS,
   audioDir,
   buildMp4Args,
   buildRungArgs,
@@ -39,6 +41,8 @@ import {
   withTimestampMap,
 } from "./extras.js";
 import { buildLadder, planAudio, type AudioPlan, type Rung } from "./ladder.js";
+import { buildMasterFromResult } from "./master.js";
+import { buildStoryboardArgs, buildStoryboardVtt, planStoryboard, STORYBOARD_IMAGE, STORYBOARD_VTT } from "./storyboard.js";
 import {
   buildMasterPlaylist,
   eventPlaylistPrefix,
@@ -46,7 +50,6 @@ import {
   measurePlaylist,
   parseMediaPlaylist,
   type MasterAudio,
-  type MasterSubtitle,
   type MasterVariant,
   type PlaylistMeasure,
 } from "./playlists.js";
@@ -174,12 +177,53 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * Removes temp dirs that earlier attempts at the same video left behind when their worker died
- * (SIGKILL, OOM, power loss: no `finally` ran). A dir is only taken as dead when its owner file
- * names this video and its owner process is gone (or is this process, without the dir in use).
+ * Processes whose command line mentions `dir` (Linux /proc; none are found elsewhere). A worker
+ * killed with SIGKILL leaves its ffmpeg running, reparented, still writing into its job dir:
+ * every ffmpeg of an attempt names a file under that attempt's unique dir.
  */
-async function removeDeadAttempts(workDir: string, videoId: string, ownDir: string): Promise<void> {
-  const prefix = `${safeName(videoId)}-`;
+async function processesUsing(dir: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir("/proc");
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    // NUL-separated argv; empty for a zombie (already dead, only waiting to be reaped)
+    const argv = (await readFile(`/proc/${name}/cmdline`, "utf8").catch(() => "")).split("\0");
+    if (argv.some((a) => a === dir || a.includes(`${dir}${path.sep}`))) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** SIGKILLs the processes a dead attempt left running in `dir`, and waits (briefly) until they are gone. */
+async function killOrphans(dir: string): Promise<void> {
+  let pids = await processesUsing(dir);
+  const deadline = Date.now() + 3000;
+  while (pids.length > 0 && Date.now() < deadline) {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    pids = await processesUsing(dir);
+  }
+}
+
+/**
+ * Removes temp dirs that earlier attempts left behind when their worker died (SIGKILL, OOM, power
+ * loss: no `finally` ran), after killing the ffmpeg they left running on this host. With a
+ * `videoId` (an attempt at that video is starting here): its dirs whose owner process is gone,
+ * or ran on another host, or is this process without the dir in use. Without one (the first job
+ * of this process): any dir owned by a dead process of this host.
+ */
+async function removeDeadAttempts(workDir: string, videoId: string | null): Promise<void> {
+  const prefix = videoId === null ? "" : `${safeName(videoId)}-`;
   let names: string[];
   try {
     names = await readdir(workDir);
@@ -188,16 +232,19 @@ async function removeDeadAttempts(workDir: string, videoId: string, ownDir: stri
   }
   for (const name of names) {
     const dir = path.join(workDir, name);
-    if (!name.startsWith(prefix) || dir === ownDir || activeDirs.has(dir)) continue;
+    if (!name.startsWith(prefix) || activeDirs.has(dir)) continue;
     let owner: { videoId?: unknown; pid?: unknown; host?: unknown };
     try {
       owner = JSON.parse(await readFile(path.join(dir, OWNER_FILE), "utf8")) as typeof owner;
     } catch {
       continue;
     }
-    if (owner.videoId !== videoId) continue;
-    const alive = typeof owner.pid === "number" && owner.host === hostname() && owner.pid !== process.pid && pidAlive(owner.pid);
-    if (!alive) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    const here = owner.host === hostname();
+    if (videoId === null ? !here : owner.videoId !== videoId) continue;
+    const alive = typeof owner.pid === "number" && here && owner.pid !== process.pid && pidAlive(owner.pid);
+    if (alive) continue;
+    if (here) await killOrphans(dir);
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
@@ -372,9 +419,12 @@ async function rungCodec(tools: MediaTools, outDir: string, r: Rung, firstSegmen
 export function createTranscodeHandler(deps: TranscodeHandlerDeps): TranscodeHandler {
   const { storage, tools, workDir } = deps;
   const publishIntervalMs = deps.publishIntervalMs ?? 500;
+  let sweptAtStart: Promise<void> | null = null;
 
   return async (job, ctx) => {
-    const jobDir = path.join(path.resolve(workDir), `${safeName(job.videoId)}-${safeName(ctx.jobId)}`);
+    // One dir per attempt: an attempt that lost its lease and is still winding down never
+    // shares files with the attempt that took over.
+    const jobDir = path.join(path.resolve(workDir), `${safeName(job.videoId)}-${safeName(ctx.jobId)}-${randomBytes(4).toString("hex")}`);
     const prefix = job.outputPrefix;
     const opts = job.options;
     const masterRel = "hls/master.m3u8";
@@ -387,9 +437,10 @@ export function createTranscodeHandler(deps: TranscodeHandlerDeps): TranscodeHan
     activeDirs.add(jobDir);
     try {
       await mkdir(workDir, { recursive: true });
-      await removeDeadAttempts(workDir, job.videoId, jobDir);
-      // Same job id = an earlier attempt of this very job: start from scratch.
-      await rm(jobDir, { recursive: true, force: true });
+      // the first job of this process also clears what workers that died on this host left
+      sweptAtStart ??= removeDeadAttempts(path.resolve(workDir), null);
+      await sweptAtStart;
+      await removeDeadAttempts(path.resolve(workDir), job.videoId);
       await mkdir(jobDir, { recursive: true });
       await writeFile(path.join(jobDir, OWNER_FILE), JSON.stringify({ videoId: job.videoId, jobId: ctx.jobId, pid: process.pid, host: hostname() }));
       throwIfCancelled();
@@ -423,7 +474,7 @@ export function createTranscodeHandler(deps: TranscodeHandlerDeps): TranscodeHan
 
       const transcodeShare = opts.mp4 ? 90 : 97;
       const masterAudio = (): MasterAudio[] =>
-        audio.map((a) => ({ uri: `audio/${a.dir}/${PLAYLIST_NAME}`, language: a.language, name: a.name, isDefault: a.isDefault, channels: 2 }));
+        audio.map((a) => ({ uri: `audio/${a.dir}/${PLAYLIST_NAME}`, language: a.language, name: a.name, isDefault: a.isDefault, channels: AUDIO_CHANNELS }));
 
       const writeEarlyMaster = async () => {
         for (const r of rungs) {
@@ -593,13 +644,19 @@ export function createTranscodeHandler(deps: TranscodeHandlerDeps): TranscodeHan
       };
       await mkdir(extras.workDir, { recursive: true });
       const thumbnails = await makeThumbnails(extras, rungs[rungs.length - 1]!, durationS ?? 0);
+      // The storyboard decodes the lowest rung (already upright and square-pixel, and by far the
+      // cheapest stream to decode in full) over its measured duration.
+      const lowestDir = rungDir(rungs[0]!.quality);
+      Object.assign(
+        thumbnails,
+        await makeStoryboard(extras, rungs[0]!, path.join(outDir, lowestDir, PLAYLIST_NAME), measure(lowestDir).durationS || (durationS ?? 0)),
+      );
       const topDir = rungDir(rungs[rungs.length - 1]!.quality);
       const firstTopSegment = parseMediaPlaylist(finals.get(topDir) ?? "").segments[0]?.uri;
-      const subtitles = await makeSubtitles(
-        extras,
-        measure(topDir).durationS || (durationS ?? 0),
-        opts.segmentType === "mpegts" && firstTopSegment ? path.join(outDir, topDir, firstTopSegment) : null,
-      );
+      // Kept in the result: subtitles uploaded later need the same X-TIMESTAMP-MAP.
+      let mpegtsStartPts: number | null = null;
+      if (opts.segmentType === "mpegts" && firstTopSegment) mpegtsStartPts = mpegtsFirstPts(await readFile(path.join(outDir, topDir, firstTopSegment))) ?? 126_000;
+      const subtitles = await makeSubtitles(extras, measure(topDir).durationS || (durationS ?? 0), mpegtsStartPts);
       throwIfCancelled();
 
       // ---- result + final master
@@ -636,20 +693,8 @@ export function createTranscodeHandler(deps: TranscodeHandlerDeps): TranscodeHan
         codecs: AAC_CODEC,
         bitrate: audioMeasures[i]!.average,
       }));
-      const master = buildMasterPlaylist(
-        renditions.map((r) => ({
-          uri: `${r.quality}/${PLAYLIST_NAME}`,
-          bandwidth: r.bandwidth,
-          averageBandwidth: r.averageBandwidth,
-          width: r.width,
-          height: r.height,
-          codecs: r.codecs,
-          fps: r.fps,
-        })),
-        masterAudio(),
-        subtitles.map((t): MasterSubtitle => ({ uri: t.playlistKey.slice(`${prefix}hls/`.length), language: t.language, name: t.name, isDefault: false })),
-        { segmentType: opts.segmentType },
-      );
+      // Same builder as the videos domain uses to rewrite it when subtitles are uploaded.
+      const master = buildMasterFromResult({ masterKey, renditions, audioTracks }, subtitles, opts.segmentType);
       await publisher.put(masterRel, master);
       reporter.playable = true;
       reporter.masterKey = masterKey;
@@ -670,6 +715,8 @@ export function createTranscodeHandler(deps: TranscodeHandlerDeps): TranscodeHan
         audioTracks,
         subtitleTracks: subtitles,
         thumbnails,
+        segmentType: opts.segmentType,
+        mpegtsStartPts,
       };
     } catch (err) {
       await reporter.flush();
@@ -683,8 +730,11 @@ export function createTranscodeHandler(deps: TranscodeHandlerDeps): TranscodeHan
   };
 }
 
-/** Thumbnail names this handler writes under `thumbs/` (anything else there is not ours). */
-const OWN_THUMB = /^thumbs\/(?:c\d+|poster)\.jpg$/;
+/**
+ * Thumbnail names this handler writes under `thumbs/` (anything else there, such as an uploaded
+ * custom poster, is not ours).
+ */
+const OWN_THUMB = /^thumbs\/(?:(?:c\d+|poster|storyboard)\.jpg|storyboard\.vtt)$/;
 
 async function removeStale(storage: Storage, prefix: string, keep: Set<string>, log?: TranscodeLogger): Promise<void> {
   try {
@@ -716,9 +766,9 @@ interface ExtrasContext {
  * Runs an ffmpeg for a secondary output. Cancellation and the job timeout fail the job; any other
  * ffmpeg failure only loses this output (a video without a poster still plays): null + a warning.
  */
-async function runSecondary(x: ExtrasContext, args: string[], what: string): Promise<boolean> {
+async function runSecondary(x: ExtrasContext, args: string[], what: string, capS = 300): Promise<boolean> {
   try {
-    await runFfmpeg(x.tools, args, { timeoutS: Math.min(x.remainingS(), 300), signal: x.signal });
+    await runFfmpeg(x.tools, args, { timeoutS: Math.min(x.remainingS(), capS), signal: x.signal });
     return true;
   } catch (err) {
     if (err instanceof FfmpegError && err.code === "ffmpeg_failed") {
@@ -771,15 +821,32 @@ async function makeThumbnails(x: ExtrasContext, top: Rung, durationS: number): P
 }
 
 /**
- * Text subtitle streams as WebVTT renditions: `hls/subs/<lang-or-index>/subs.vtt` and its
- * one-segment playlist. With MPEG-TS media each file gets the X-TIMESTAMP-MAP matching the first
- * video segment's PTS (see withTimestampMap).
+ * The storyboard (`thumbs/storyboard.jpg` + `thumbs/storyboard.vtt`, see storyboard.ts) from the
+ * local playlist of `rung`. Like the other secondary outputs, a failure only loses it.
  */
-async function makeSubtitles(x: ExtrasContext, durationS: number, firstTsSegment: string | null): Promise<SubtitleTrackOutput[]> {
+async function makeStoryboard(x: ExtrasContext, rung: Rung, playlist: string, durationS: number): Promise<Pick<ThumbnailsOutput, "storyboardKey" | "storyboardVttKey">> {
+  const none = { storyboardKey: null, storyboardVttKey: null };
+  const plan = planStoryboard(durationS, rung);
+  if (!plan) return none;
+  const out = path.join(x.workDir, STORYBOARD_IMAGE);
+  // A full decode of the lowest rung runs at hundreds of times real time; the cap only has to
+  // allow for very long videos.
+  if (!(await runSecondary(x, buildStoryboardArgs(playlist, plan, out), "storyboard", Math.max(300, durationS / 20)))) return none;
+  const jpeg = await readFile(out).catch(() => null);
+  if (!jpeg || jpeg.length === 0) return none;
+  await x.publisher.put(`thumbs/${STORYBOARD_IMAGE}`, jpeg);
+  await x.publisher.put(`thumbs/${STORYBOARD_VTT}`, buildStoryboardVtt(plan));
+  return { storyboardKey: x.publisher.key(`thumbs/${STORYBOARD_IMAGE}`), storyboardVttKey: x.publisher.key(`thumbs/${STORYBOARD_VTT}`) };
+}
+
+/**
+ * Text subtitle streams as WebVTT renditions: `hls/subs/<lang-or-index>/subs.vtt` and its
+ * one-segment playlist. With MPEG-TS media (`pts` not null) each file gets the X-TIMESTAMP-MAP
+ * matching the first video segment's PTS (see withTimestampMap).
+ */
+async function makeSubtitles(x: ExtrasContext, durationS: number, pts: number | null): Promise<SubtitleTrackOutput[]> {
   const plans = planSubtitles(x.probe);
   if (plans.length === 0) return [];
-  let pts: number | null = null;
-  if (firstTsSegment) pts = mpegtsFirstPts(await readFile(firstTsSegment)) ?? 126_000;
   const out: SubtitleTrackOutput[] = [];
   for (const s of plans) {
     const file = path.join(x.workDir, `sub-${s.streamIndex}.vtt`);

@@ -82,6 +82,17 @@ export interface TranscodeResult {
   audioTracks: AudioTrackOutput[];
   subtitleTracks: SubtitleTrackOutput[];
   thumbnails: ThumbnailsOutput;
+  /**
+   * Segment container of the renditions (the master's EXT-X-VERSION depends on it). Optional:
+   * results stored before it was recorded lack it; readers then look at the playlists.
+   */
+  segmentType?: TranscodeOptions["segmentType"];
+  /**
+   * 90 kHz PTS at which the MPEG-TS media starts: the MPEGTS value of the X-TIMESTAMP-MAP every
+   * WebVTT rendition needs with MPEG-TS media (RFC 8216 §3.5), also for subtitles uploaded later.
+   * null for fMP4; absent in results stored before it was recorded.
+   */
+  mpegtsStartPts?: number | null;
 }
 
 /** Progress message; `playable` turns true once the master and a first segment of every rung are stored. */

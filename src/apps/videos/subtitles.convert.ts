@@ -1,0 +1,305 @@
+/**
+ * Uploaded subtitle files, pure: byte decoding, format detection by content (never by file name),
+ * SubRip and WebVTT parsing with validation, SRT → WebVTT conversion, and the WebVTT we store.
+ *
+ * What we store is our own serialization of the parsed cues (W3C WebVTT, "WebVTT file" syntax):
+ * the `WEBVTT` line, then each cue's identifier (WebVTT input only), timings, known cue settings
+ * and text. Header metadata, NOTE, STYLE and REGION blocks are dropped: the HLS packaging adds its
+ * own X-TIMESTAMP-MAP, and styling blocks are ignored by most HLS players anyway.
+ */
+
+export type SubtitleFormat = "vtt" | "srt";
+
+export interface Cue {
+  /** WebVTT cue identifier, null when none (SubRip counters are not kept) */
+  id: string | null;
+  /** seconds */
+  start: number;
+  end: number;
+  /** WebVTT cue settings (`align:start line:0`), "" when none */
+  settings: string;
+  /** cue text in WebVTT cue-text syntax, lines joined with `\n` */
+  text: string;
+  /** 1-based line of the timing line in the input, for error messages */
+  line: number;
+}
+
+export interface CueProblem {
+  line: number;
+  message: string;
+}
+
+export interface ParsedSubtitles {
+  cues: Cue[];
+  problems: CueProblem[];
+}
+
+/** At most this many problems are reported: the first ones are enough to fix a file. */
+export const MAX_PROBLEMS = 20;
+
+// ---------------------------------------------------------------------------------------------
+// Bytes → text
+
+/**
+ * Windows-1252 differs from Latin-1 in 0x80-0x9F (€, curly quotes, dashes…). Node 20's
+ * TextDecoder("windows-1252") decodes those bytes as Latin-1 C1 controls, so they are mapped here
+ * (WHATWG Encoding, index-windows-1252; the five unassigned bytes stay as their C1 code points).
+ */
+const CP1252_HIGH = "€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ";
+
+export function decodeWindows1252(bytes: Uint8Array): string {
+  // One UTF-16 code unit per byte (every mapped character is in the BMP), decoded in one go.
+  const units = new Uint16Array(bytes.length);
+  bytes.forEach((b, i) => {
+    units[i] = b >= 0x80 && b <= 0x9f ? CP1252_HIGH.charCodeAt(b - 0x80) : b;
+  });
+  return new TextDecoder("utf-16le").decode(units);
+}
+
+/**
+ * Text of an uploaded subtitle file: UTF-8 (with or without BOM), UTF-16 with a BOM, else
+ * Windows-1252 (most legacy SRT files in Western languages; it maps every byte, so any text file
+ * decodes). Null for binary content (a NUL character): no subtitle file contains one.
+ */
+export function decodeSubtitleBytes(bytes: Uint8Array): string | null {
+  let text: string;
+  if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) text = new TextDecoder("utf-16le").decode(bytes.subarray(2));
+  else if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) text = new TextDecoder("utf-16be").decode(bytes.subarray(2));
+  else {
+    try {
+      // ignoreBOM: false (the default) strips a UTF-8 BOM
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      text = decodeWindows1252(bytes);
+    }
+  }
+  if (text.includes("\u0000")) return null;
+  return text.replace(/^\uFEFF/, "");
+}
+
+/** Lines with any line terminator (CRLF, LF, CR: WebVTT allows all three). */
+function splitLines(text: string): string[] {
+  return text.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/);
+}
+
+const SRT_TIME = String.raw`(\d{1,3}):(\d{1,2}):(\d{1,2})[,.](\d{3})`;
+/** SubRip timing line; coordinates after the end time (`X1:… Y2:…`) are ignored. */
+const SRT_TIMING = new RegExp(String.raw`^\s*${SRT_TIME}\s*-->\s*${SRT_TIME}(?:\s.*)?$`);
+const VTT_TIME = String.raw`(?:(\d{2,}):)?(\d{2}):(\d{2})\.(\d{3})`;
+const VTT_TIMING = new RegExp(String.raw`^${VTT_TIME}[ \t]+-->[ \t]+${VTT_TIME}(?:[ \t]+(.*))?$`);
+
+/** Detects the format from the first lines: `WEBVTT` header, or a SubRip counter + timing line. */
+export function detectSubtitleFormat(text: string): SubtitleFormat | null {
+  const lines = splitLines(text);
+  if (/^WEBVTT(?:[ \t].*)?$/.test(lines[0] ?? "")) return "vtt";
+  const first = lines.findIndex((l) => l.trim() !== "");
+  if (first < 0) return null;
+  const a = lines[first]!.trim();
+  if (SRT_TIMING.test(a)) return "srt";
+  if (/^\d+$/.test(a) && SRT_TIMING.test(lines[first + 1] ?? "")) return "srt";
+  return null;
+}
+
+const seconds = (h: string | undefined, m: string, s: string, ms: string) => Number(h ?? 0) * 3600 + Number(m) * 60 + Number(s) + Number(ms) / 1000;
+
+/** Blocks of non-blank lines with the 1-based line number of their first line. */
+function blocks(lines: string[], from: number): Array<{ line: number; lines: string[] }> {
+  const out: Array<{ line: number; lines: string[] }> = [];
+  let cur: { line: number; lines: string[] } | null = null;
+  for (let i = from; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.trim() === "") {
+      cur = null;
+      continue;
+    }
+    if (!cur) {
+      cur = { line: i + 1, lines: [] };
+      out.push(cur);
+    }
+    cur.lines.push(l);
+  }
+  return out;
+}
+
+/** Timings in range and in order (WebVTT requires cues sorted by start time). */
+export function validateCues(cues: readonly Cue[]): CueProblem[] {
+  const problems: CueProblem[] = [];
+  cues.forEach((c, i) => {
+    if (!(c.end > c.start)) problems.push({ line: c.line, message: "the end time must be after the start time" });
+    const prev = cues[i - 1];
+    if (prev && c.start < prev.start) problems.push({ line: c.line, message: "cues must be in order of start time" });
+  });
+  return problems;
+}
+
+function finish(cues: Cue[], problems: CueProblem[]): ParsedSubtitles {
+  const all = [...problems, ...validateCues(cues)].sort((a, b) => a.line - b.line);
+  if (cues.length === 0 && all.length === 0) all.push({ line: 1, message: "the file has no cues" });
+  return { cues, problems: all.slice(0, MAX_PROBLEMS) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SubRip
+
+const ALLOWED_TAG = /^<\/?(?:b|i|u)>$/i;
+const ENTITY = /^&(?:amp|lt|gt|lrm|rlm|nbsp|#\d{1,7}|#x[0-9a-f]{1,6});/i;
+
+/**
+ * SubRip text → WebVTT cue text. SubRip is HTML-ish: `<b>`, `<i>`, `<u>` exist in WebVTT and are
+ * kept (lower-cased); `<font …>` and ASS override blocks (`{\an8}`) have no WebVTT equivalent
+ * and are removed; any other `<` and a bare `&` are escaped, since WebVTT would read them as the
+ * start of a tag or character reference. `-->` may not appear in cue text at all.
+ */
+export function srtTextToVtt(text: string): string {
+  const cleaned = text
+    .replace(/\{\\[^}]*\}/g, "")
+    .replace(/<\/?font\b[^>]*>/gi, "")
+    .replace(/-->/g, "->");
+  let out = "";
+  for (let i = 0; i < cleaned.length; i++) {
+    const ch = cleaned[i]!;
+    if (ch === "<") {
+      const tag = /^<\/?[a-z]+>/i.exec(cleaned.slice(i, i + 5))?.[0];
+      if (tag && ALLOWED_TAG.test(tag)) {
+        out += tag.toLowerCase();
+        i += tag.length - 1;
+      } else out += "&lt;";
+    } else if (ch === "&") out += ENTITY.test(cleaned.slice(i, i + 10)) ? "&" : "&amp;";
+    else out += ch;
+  }
+  return out;
+}
+
+/** Parses SubRip: blocks of an optional counter, a timing line and text lines. */
+export function parseSrt(text: string): ParsedSubtitles {
+  const lines = splitLines(text);
+  const cues: Cue[] = [];
+  const problems: CueProblem[] = [];
+  for (const b of blocks(lines, 0)) {
+    let at = 0;
+    if (/^\s*\d+\s*$/.test(b.lines[0]!) && b.lines.length > 1) at = 1;
+    const m = SRT_TIMING.exec(b.lines[at]!);
+    if (!m) {
+      problems.push({ line: b.line + at, message: "expected a timing line such as 00:00:01,000 --> 00:00:02,500" });
+      continue;
+    }
+    const [, h1, m1, s1, ms1, h2, m2, s2, ms2] = m;
+    if (Number(m1) > 59 || Number(s1) > 59 || Number(m2) > 59 || Number(s2) > 59) {
+      problems.push({ line: b.line + at, message: "minutes and seconds must be below 60" });
+      continue;
+    }
+    const body = b.lines
+      .slice(at + 1)
+      .map((l) => srtTextToVtt(l.trimEnd()))
+      .filter((l) => l.trim() !== "");
+    // A cue without text shows nothing: dropped rather than kept as an empty cue.
+    if (body.length === 0) continue;
+    cues.push({ id: null, start: seconds(h1, m1!, s1!, ms1!), end: seconds(h2, m2!, s2!, ms2!), settings: "", text: body.join("\n"), line: b.line + at });
+  }
+  return finish(cues, problems);
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebVTT
+
+/** Cue settings WebVTT defines; anything else is dropped (players ignore unknown ones anyway). */
+const CUE_SETTING = /^(?:vertical:(?:rl|lr)|line:\S+|position:\S+|size:\S+|align:(?:start|center|end|left|right)|region:\S+)$/;
+
+/** Parses WebVTT: the `WEBVTT` header block, then cue, NOTE, STYLE and REGION blocks. */
+export function parseVtt(text: string): ParsedSubtitles {
+  const lines = splitLines(text);
+  const cues: Cue[] = [];
+  const problems: CueProblem[] = [];
+  if (!/^WEBVTT(?:[ \t].*)?$/.test(lines[0] ?? "")) return finish([], [{ line: 1, message: "a WebVTT file starts with the line WEBVTT" }]);
+  // The header block runs up to the first blank line.
+  let from = lines.findIndex((l) => l.trim() === "");
+  if (from < 0) from = lines.length;
+  for (const b of blocks(lines, from)) {
+    const first = b.lines[0]!;
+    if (/^(?:NOTE|STYLE|REGION)(?:[ \t]|$)/.test(first) && !first.includes("-->")) continue;
+    const at = first.includes("-->") ? 0 : 1;
+    const timing = b.lines[at];
+    if (timing === undefined || !timing.includes("-->")) {
+      problems.push({ line: b.line, message: "expected a cue: an optional identifier, then a timing line such as 00:01.000 --> 00:02.500" });
+      continue;
+    }
+    const m = VTT_TIMING.exec(timing.trim());
+    if (!m) {
+      problems.push({ line: b.line + at, message: "invalid timing line (expected [hh:]mm:ss.ttt --> [hh:]mm:ss.ttt [settings])" });
+      continue;
+    }
+    const [, h1, m1, s1, ms1, h2, m2, s2, ms2, rawSettings] = m;
+    if (Number(m1) > 59 || Number(s1) > 59 || Number(m2) > 59 || Number(s2) > 59) {
+      problems.push({ line: b.line + at, message: "minutes and seconds must be below 60" });
+      continue;
+    }
+    const body = b.lines.slice(at + 1);
+    const arrow = body.findIndex((l) => l.includes("-->"));
+    if (arrow >= 0) {
+      problems.push({ line: b.line + at + 1 + arrow, message: "cue text may not contain -->: is a blank line missing before this cue?" });
+      continue;
+    }
+    const settings = (rawSettings ?? "")
+      .split(/[ \t]+/)
+      .filter((s) => CUE_SETTING.test(s))
+      .join(" ");
+    cues.push({
+      id: at === 1 ? first.trim() : null,
+      start: seconds(h1, m1!, s1!, ms1!),
+      end: seconds(h2, m2!, s2!, ms2!),
+      settings,
+      text: body.map((l) => l.trimEnd()).join("\n"),
+      line: b.line + at,
+    });
+  }
+  return finish(cues, problems);
+}
+
+/** `HH:MM:SS.mmm` */
+function timestamp(s: number): string {
+  const ms = Math.round(s * 1000);
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}.${pad(ms % 1000, 3)}`;
+}
+
+/** The WebVTT file of `cues` (see the module comment for what is kept). */
+export function serializeVtt(cues: readonly Cue[]): string {
+  const out = ["WEBVTT", ""];
+  for (const c of cues) {
+    if (c.id) out.push(c.id);
+    out.push(`${timestamp(c.start)} --> ${timestamp(c.end)}${c.settings ? ` ${c.settings}` : ""}`);
+    if (c.text) out.push(c.text);
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+export class SubtitleParseError extends Error {
+  constructor(readonly problems: CueProblem[]) {
+    super(problems.map((p) => `line ${p.line}: ${p.message}`).join("; "));
+    this.name = "SubtitleParseError";
+  }
+}
+
+/** SubRip → WebVTT; throws SubtitleParseError listing the problems of an invalid file. */
+export function srtToVtt(srt: string): string {
+  const parsed = parseSrt(srt);
+  if (parsed.problems.length) throw new SubtitleParseError(parsed.problems);
+  return serializeVtt(parsed.cues);
+}
+
+export type NormalizedSubtitles =
+  | { ok: true; format: SubtitleFormat; cues: Cue[]; vtt: string }
+  | { ok: false; reason: "unsupported" }
+  | { ok: false; reason: "invalid"; format: SubtitleFormat; problems: CueProblem[] };
+
+/** An uploaded file → the WebVTT we store, detecting SubRip or WebVTT by content. */
+export function normalizeSubtitles(bytes: Uint8Array): NormalizedSubtitles {
+  const text = decodeSubtitleBytes(bytes);
+  if (text === null) return { ok: false, reason: "unsupported" };
+  const format = detectSubtitleFormat(text);
+  if (!format) return { ok: false, reason: "unsupported" };
+  const parsed = format === "vtt" ? parseVtt(text) : parseSrt(text);
+  if (parsed.problems.length) return { ok: false, reason: "invalid", format, problems: parsed.problems };
+  return { ok: true, format, cues: parsed.cues, vtt: serializeVtt(parsed.cues) };
+}

@@ -1,0 +1,160 @@
+/**
+ * Thumbnails: `GET|HEAD /api/videos/{id}/thumbs/{name}` (poster, candidates, storyboard sheet and
+ * its WebVTT index, custom poster) and `PUT /api/videos/{id}/poster/` (custom poster upload).
+ *
+ * Access is the media routes' (the streaming domain's StreamingService.authorize): public and
+ * unlisted videos to anyone with the id; private ones to a bearer who may see the video or with
+ * the playback token `?token=` the detail puts in every URL (a wrong or expired token: 403). Bytes
+ * go out through the streaming domain's ObjectSender: ETag/Last-Modified, conditional requests
+ * and ranges like every other media file.
+ */
+import multipart from "@fastify/multipart";
+import { Type } from "@sinclair/typebox";
+import type { FastifyRequest } from "fastify";
+import type { App } from "../../app.js";
+import { createHash } from "node:crypto";
+import { badRequest, notFound } from "../../lib/errors.js";
+import { isNotFoundError, type Storage } from "../../platform/storage/storage.js";
+import { ErrorResponse, IdParams } from "../../lib/schemas.js";
+import { BufferSource } from "../streaming/object-sender.js";
+import type { StreamingModule } from "../streaming/streaming.module.js";
+import { POSTER_MAX_BYTES, type PosterService } from "./poster.service.js";
+import type { VideoQueryService } from "./video-query.service.js";
+import { VideoDetailSchema } from "./video.schemas.js";
+import { videoKeys } from "./video.types.js";
+
+/**
+ * Names under `thumbs/` that may be served: what the worker writes (`poster.jpg`, `c0.jpg`…,
+ * `storyboard.jpg`, `storyboard.vtt`) and the custom poster. A fixed alphabet: no path
+ * separators, no dot segments, nothing else stored under the prefix.
+ */
+const THUMB_NAME = /^(?:(?:poster|c[0-9]|storyboard|custom-poster)\.(?:jpg|webp)|storyboard\.vtt)$/;
+
+export function thumbContentType(name: string): string | null {
+  if (!THUMB_NAME.test(name)) return null;
+  if (name.endsWith(".vtt")) return "text/vtt; charset=utf-8";
+  return name.endsWith(".webp") ? "image/webp" : "image/jpeg";
+}
+
+const isCustomPoster = (name: string) => name.startsWith("custom-poster.");
+
+/**
+ * Generated thumbnails change only when the video is reprocessed: an hour, then revalidation
+ * (ETag). The custom poster is replaced under the same name and its owner expects to see the new
+ * one at once: `no-cache` (always revalidated; a 304 costs a round trip, not the bytes). Private
+ * videos' files are cacheable by the browser only.
+ */
+export function thumbCacheControl(name: string, isPrivate: boolean): string {
+  return `${isPrivate ? "private" : "public"}, ${isCustomPoster(name) ? "no-cache" : "max-age=3600"}`;
+}
+
+/**
+ * The storyboard index of a private video: its cues' image URIs are relative to the VTT, which the
+ * player fetched with `?token=`, but a relative reference does not inherit the query; so each one
+ * gets the token, as private HLS playlists' URIs do.
+ */
+export function tokenizeStoryboardVtt(vtt: string, token: string): string {
+  const q = `token=${encodeURIComponent(token)}`;
+  return vtt.replace(/^([A-Za-z0-9_.-]+\.(?:jpg|webp))(\?[^#\s]*)?(#xywh=)/gm, (_, file: string, query: string | undefined, frag: string) => `${file}${query ? `${query}&${q}` : `?${q}`}${frag}`);
+}
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+
+export interface ThumbRoutesOptions {
+  queries: VideoQueryService;
+  posters: PosterService;
+  storage: Storage;
+  /** the streaming domain (authorization and object sending), resolved at request time */
+  streaming: () => Pick<StreamingModule, "service" | "sender">;
+}
+
+export async function thumbRoutes(app: App, opts: ThumbRoutesOptions): Promise<void> {
+  const { queries, posters, storage, streaming } = opts;
+  // Encapsulated plugin: multipart parsing only for the poster upload.
+  await app.register(multipart, { limits: { fileSize: POSTER_MAX_BYTES, files: 1, fields: 10, parts: 11, headerPairs: 100 } });
+
+  app.route({
+    method: ["GET", "HEAD"],
+    url: "/api/videos/:id/thumbs/:name",
+    config: { rateLimit: false },
+    schema: {
+      tags: ["videos"],
+      summary: "A thumbnail: poster, candidate, storyboard sprite sheet and its WebVTT index, custom poster",
+      description:
+        "Names: `poster.jpg`, `c0.jpg`…`c4.jpg`, `storyboard.jpg`, `storyboard.vtt` (cues `storyboard.jpg#xywh=x,y,w,h`), `custom-poster.jpg`. " +
+        "Private videos need `?token=` (the detail's URLs carry it) or the owner's/staff bearer.",
+      params: Type.Object({ id: Type.String(), name: Type.String({ maxLength: 64 }) }),
+      querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 4096, description: "Playback token (private videos)." })) }),
+      response: { ...errors },
+    },
+    handler: async (req, reply) => {
+      const { id, name } = req.params as { id: string; name: string };
+      const s = streaming();
+      const access = await s.service.authorize(req, id);
+      const contentType = thumbContentType(name);
+      if (!contentType) throw notFound("No such thumbnail.", "thumbnail_not_found");
+      const key = `${videoKeys.prefix(id)}thumbs/${name}`;
+      const isPrivate = access.video.visibility === "private";
+      if (isPrivate && access.token && name.endsWith(".vtt")) {
+        const obj = await s.sender.readAll(key);
+        if (!obj) throw notFound("No such thumbnail.", "thumbnail_not_found");
+        const body = Buffer.from(tokenizeStoryboardVtt(obj.body.toString("utf8"), access.token), "utf8");
+        // Differs per token: never stored by a cache.
+        return s.sender.send(req, reply, new BufferSource(body), { contentType, cacheControl: "private, no-store" });
+      }
+      const cacheControl = thumbCacheControl(name, isPrivate);
+      if (isCustomPoster(name)) {
+        // Read afresh (the sender's open-file cache could serve the replaced file for a moment);
+        // the ETag is the content's hash, so revalidation is exact.
+        const body = await storage.getBuffer(key).catch((err: unknown) => {
+          if (isNotFoundError(err)) throw notFound("No such thumbnail.", "thumbnail_not_found");
+          throw err;
+        });
+        const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
+        return s.sender.send(req, reply, new BufferSource(body, etag), { contentType, cacheControl });
+      }
+      const src = await s.sender.open(key);
+      if (!src) throw notFound("No such thumbnail.", "thumbnail_not_found");
+      return s.sender.send(req, reply, src, { contentType, cacheControl });
+    },
+  });
+
+  app.put(
+    "/api/videos/:id/poster/",
+    {
+      config: { auth: { required: true } },
+      schema: {
+        tags: ["videos"],
+        summary: "Upload a custom poster (owner, moderators, admins)",
+        description:
+          "multipart/form-data with the image in the field `file` (max 5 MB). JPEG, PNG, GIF, WebP or AVIF, recognised by content, " +
+          "not name; re-encoded to a JPEG of at most 1280 px on its longer side. Others: 415; larger: 413. " +
+          "`PATCH /api/videos/{id}/` with `poster_candidate` switches back to a generated one.",
+        security: [{ bearer: [] }],
+        params: IdParams,
+        // Documentation only: this schema has no `type`, so it accepts the (unparsed) multipart body.
+        body: {
+          content: {
+            "multipart/form-data": { schema: { properties: { file: { type: "string", format: "binary", description: "the image" } }, required: ["file"] } },
+          },
+        },
+        response: { 200: VideoDetailSchema, ...errors, 413: ErrorResponse, 415: ErrorResponse },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      await posters.setCustom(id, () => readFilePart(req), req.user, req.role);
+      return queries.detail(id, req.user, req.role);
+    },
+  );
+}
+
+/** The multipart field `file` as bytes; 400 when absent, 413 past the plugin's size limit. */
+export async function readFilePart(req: FastifyRequest): Promise<Buffer> {
+  const file = await req.file();
+  if (!file || file.fieldname !== "file") {
+    file?.file.resume();
+    throw badRequest("file_required", "Send the file as the multipart field `file`.", { field: "file" });
+  }
+  return file.toBuffer();
+}
