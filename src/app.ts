@@ -67,7 +67,9 @@ export async function buildApp(ctx: AppContext): Promise<App> {
         req: (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
       },
     },
-    ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false } },
+    // strictTypes off: multipart routes document their body for OpenAPI with a type-less schema
+    // (so Ajv lets the unparsed stream through); Ajv would log a warning for each at start-up.
+    ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false, strictTypes: false } },
     genReqId: () => crypto.randomUUID(),
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
