@@ -21,6 +21,8 @@ export interface DetailHooks {
   uploadedSubtitles(v: VideoWithOwner): UploadedSubtitle[];
   /** BCP-47 short form of a container language tag */
   toBcp47(tag: string | null): string;
+  /** a video's visibility or files changed: drop cached copies (the streaming hot path caches) */
+  onVideoChanged(videoId: string): void;
 }
 
 const ORDER = {
@@ -82,6 +84,7 @@ export class VideoQueryService {
     const v = await this.load(id, user, role);
     if (!VideoService.canManage(v, user, role)) throw forbidden();
     await this.videos.edit(id, patch);
+    this.hooks.onVideoChanged(id);
     return this.detail(id, user, role);
   }
 
@@ -89,6 +92,7 @@ export class VideoQueryService {
     const v = await this.load(id, user, role);
     if (!VideoService.canManage(v, user, role)) throw forbidden();
     await this.videos.remove(id);
+    this.hooks.onVideoChanged(id);
   }
 
   async reprocess(id: string, user: AuthUser | null, role: Role): Promise<VideoDetail> {
@@ -96,6 +100,7 @@ export class VideoQueryService {
     if (!v.source_key) throw conflict("original_missing", "The original was not kept (KEEP_ORIGINALS=false) or never validated.");
     if (v.status === "uploading" || v.status === "validating") throw conflict("not_ready", "The upload is not finished.");
     await this.videos.reprocess(id);
+    this.hooks.onVideoChanged(id);
     return this.detail(id, user, role);
   }
 }

@@ -8,10 +8,11 @@ import { toBcp47 } from "../../services/transcoder/languages.js";
 import { VideoRepository } from "./video.repository.js";
 import { VideoService } from "./video.service.js";
 import { VideoQueryService, type DetailHooks } from "./video-query.service.js";
-import { parseJson, type Chapter, type UploadedSubtitle } from "./video.serializer.js";
+import { parseJson, type UploadedSubtitle } from "./video.serializer.js";
 import { videoRoutes } from "./video.routes.js";
 import { TranscodeResultsService } from "./transcode-results.service.js";
 import { invalidateVideo, streamingModule } from "../streaming/streaming.module.js";
+import { chaptersOf } from "../streaming/chapters.js";
 import { SubtitlesService } from "./subtitles.service.js";
 import { subtitleRoutes } from "./subtitles.routes.js";
 import { PosterService } from "./poster.service.js";
@@ -29,23 +30,14 @@ export interface VideosModule {
   streaming: ThumbRoutesOptions["streaming"];
 }
 
-/** Stored chapters `[{title, start}]` with `end` derived from the next start or the duration. */
-export function storedChapters(chaptersJson: string | null, durationS: number | null): Chapter[] {
-  const list = parseJson<{ title: string; start: number }[]>(chaptersJson) ?? [];
-  return list.map((c, i) => ({
-    index: i,
-    title: c.title,
-    start: c.start,
-    end: list[i + 1]?.start ?? durationS ?? c.start,
-  }));
-}
-
 export function createVideosModule(ctx: AppContext, hooks: Partial<DetailHooks> = {}): VideosModule {
   const repo = new VideoRepository(ctx.db);
   const videos = new VideoService(repo, ctx.events, ctx.storage, ctx.queue, ctx.config);
   const allHooks: DetailHooks = {
-    issuePlaybackToken: (vid) => ctx.tokens.signClaims({ vid, typ: "playback" }, ctx.config.playback.tokenTtlS),
-    chapters: (v) => storedChapters(v.chapters, v.duration_s),
+    issuePlaybackToken: (vid) => streamingModule(ctx).playback.issue(vid),
+    // stored (container or edited) chapters, else `mm:ss Title` lines of the description
+    chapters: (v) => chaptersOf(v),
+    onVideoChanged: (vid) => invalidateVideo(ctx, vid),
     uploadedSubtitles: (v) => parseJson<{ uploadedSubtitles?: UploadedSubtitle[] }>(v.media)?.uploadedSubtitles ?? [],
     toBcp47,
     ...hooks,
