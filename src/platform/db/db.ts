@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from "kysely";
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from "kysely";
 import type { Database } from "./tables.js";
 import { migrations } from "./migrations/index.js";
 
@@ -57,6 +57,11 @@ class StaticMigrationProvider implements MigrationProvider {
  * files) it would find another schema's `kysely_migration` and never create its own.
  */
 export async function migrateToLatest(db: Kysely<unknown> | Db, schema?: string): Promise<string[]> {
+  if (!schema && db.getExecutor().adapter instanceof PostgresAdapter) {
+    // No schema given: the connection's own (search_path's first, normally `public`).
+    const r = await sql<{ s: string }>`select current_schema() as s`.execute(db);
+    schema = r.rows[0]?.s ?? "public";
+  }
   const migrator = new Migrator({
     db: db as Kysely<unknown>,
     provider: new StaticMigrationProvider(),
