@@ -2,7 +2,7 @@
  * The process's wiring: which adapter implements each port, chosen from Config only. The API
  * server, the worker and the tests all build one of these; `close()` releases everything.
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import type { Config } from "./config.js";
 import { createDb, migrateToLatest, type Db } from "./platform/db/db.js";
@@ -49,12 +49,13 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const db = createDb({ kind: config.db.kind, url: config.db.url, sqlitePath: config.db.sqlitePath, ...(schema ? { schema } : {}) });
   if (opts.migrate !== false) await migrateToLatest(db, schema);
   const tokens = await TokenService.create(config);
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }) : null;
+  // ioredis is imported only when REDIS_URL is set (embedded processes never load it).
+  const redis = config.redisUrl ? new (await import("ioredis")).Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }) : null;
   const storage = await createStorage(config);
-  const events = createEventBus(config, { prefix: config.redisPrefix, onError: (err) => logger.error({ err }, "event bus error") });
+  const events = await createEventBus(config, { prefix: config.redisPrefix, onError: (err) => logger.error({ err }, "event bus error") });
   const queue = createQueue(config, db);
   const media = await locateMedia(config);
-  const mailer = createMailer(config, logger);
+  const mailer = await createMailer(config, logger);
   const userHooks = new UserHooks();
   // closed in reverse order: the queue first (it may still report to the event bus), storage last
   const closers: (() => Promise<unknown>)[] = [() => storage.close(), () => events.close(), () => queue.close()];

@@ -87,11 +87,11 @@ describe.skipIf(!redisUrl)("RedisEventBus", () => {
 
 describe("createEventBus", () => {
   it("uses Redis only when REDIS_URL is set", async () => {
-    const mem = createEventBus(loadConfig({ NODE_ENV: "test" }));
+    const mem = await createEventBus(loadConfig({ NODE_ENV: "test" }));
     expect(mem).toBeInstanceOf(MemoryEventBus);
     await mem.close();
     if (redisUrl) {
-      const red = createEventBus(loadConfig({ NODE_ENV: "test", REDIS_URL: redisUrl }), { prefix: `vidflux-test-${randomUUID()}` });
+      const red = await createEventBus(loadConfig({ NODE_ENV: "test", REDIS_URL: redisUrl }), { prefix: `vidflux-test-${randomUUID()}` });
       expect(red).toBeInstanceOf(RedisEventBus);
       await red.close();
     }

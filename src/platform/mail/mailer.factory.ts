@@ -3,10 +3,10 @@ import type { Config } from "../../config.js";
 import { ConsoleMailer } from "./console.mailer.js";
 import { FileMailer } from "./file.mailer.js";
 import type { Mailer } from "./mailer.js";
-import { SmtpMailer } from "./smtp.mailer.js";
 
 /** Picks the email backend from EMAIL_BACKEND (console by default, as Django's development default). */
-export function createMailer(config: Config, logger: Logger): Mailer {
+/** Async: nodemailer is imported only for the SMTP backend. */
+export async function createMailer(config: Config, logger: Logger): Promise<Mailer> {
   const { email } = config;
   switch (email.backend) {
     case "console":
@@ -15,7 +15,9 @@ export function createMailer(config: Config, logger: Logger): Mailer {
       return new ConsoleMailer(email.from);
     case "file":
       return new FileMailer(email.fileDir, email.from);
-    case "smtp":
+    case "smtp": {
+      const { SmtpMailer } = await import("./smtp.mailer.js");
       return new SmtpMailer(email.smtp, email.from);
+    }
   }
 }

@@ -51,12 +51,12 @@ mailerContract("smtp", async () => {
 
 describe("createMailer", () => {
   const logger = pino({ level: "silent" });
-  it("picks the backend from EMAIL_BACKEND, console by default", () => {
+  it("picks the backend from EMAIL_BACKEND, console by default", async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), "vidflux-mail-"));
     try {
-      expect(createMailer(loadConfig({ DATA_DIR: dataDir }), logger).kind).toBe("console");
-      expect(createMailer(loadConfig({ DATA_DIR: dataDir, EMAIL_BACKEND: "file" }), logger).kind).toBe("file");
-      expect(createMailer(loadConfig({ DATA_DIR: dataDir, EMAIL_BACKEND: "smtp", SMTP_HOST: "mail.invalid" }), logger).kind).toBe("smtp");
+      expect((await createMailer(loadConfig({ DATA_DIR: dataDir }), logger)).kind).toBe("console");
+      expect((await createMailer(loadConfig({ DATA_DIR: dataDir, EMAIL_BACKEND: "file" }), logger)).kind).toBe("file");
+      expect((await createMailer(loadConfig({ DATA_DIR: dataDir, EMAIL_BACKEND: "smtp", SMTP_HOST: "mail.invalid" }), logger)).kind).toBe("smtp");
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -65,7 +65,7 @@ describe("createMailer", () => {
   it("delivers SMTP envelopes to every recipient", async () => {
     const server = await startTestSmtpServer();
     const config = loadConfig({ EMAIL_BACKEND: "smtp", SMTP_HOST: "127.0.0.1", SMTP_PORT: String(server.port), DEFAULT_FROM_EMAIL: "ops@vidflux.test" });
-    const mailer = createMailer(config, logger);
+    const mailer = await createMailer(config, logger);
     try {
       await mailer.send({ to: ["x@example.com", "y@example.com"], subject: "hi", text: "hello" });
       expect(server.messages).toHaveLength(1);
