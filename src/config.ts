@@ -116,6 +116,11 @@ export function loadConfig(env: Env = process.env) {
   if (storage === "s3" && !s3Bucket) throw new ConfigError("S3_BUCKET is required when STORAGE=s3");
 
   const dbKind: "sqlite" | "postgres" = databaseUrl && /^postgres(ql)?:/.test(databaseUrl) ? "postgres" : "sqlite";
+  const databaseSchema = optStr(env, "DATABASE_SCHEMA");
+  // it becomes `-c search_path=<schema>` on every connection: a plain identifier only
+  if (databaseSchema !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(databaseSchema)) {
+    throw new ConfigError("DATABASE_SCHEMA must be a plain PostgreSQL identifier (letters, digits, _)");
+  }
   const sqlitePath = databaseUrl && dbKind === "sqlite"
     ? databaseUrl.replace(/^(sqlite|file):(\/\/)?/, "")
     : path.join(dataDir, "vidflux.sqlite3");
@@ -131,12 +136,20 @@ export function loadConfig(env: Env = process.env) {
     publicUrl: url(env, "PUBLIC_URL", ["http:", "https:"]),
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, nodeEnv === "test" ? "silent" : "info"),
     dataDir,
-    db: { kind: dbKind, url: databaseUrl, sqlitePath },
+    /** `schema`: PostgreSQL schema of the tables (DATABASE_SCHEMA), default the server's search_path */
+    db: { kind: dbKind, url: databaseUrl, sqlitePath, schema: dbKind === "postgres" ? databaseSchema : undefined },
     redisUrl: url(env, "REDIS_URL", ["redis:", "rediss:"]),
     /** Namespace of every Redis key, queue and channel (several deployments can share one Redis). */
     redisPrefix: str(env, "REDIS_PREFIX", "vidflux"),
     /** Run queue workers inside the API process (embedded default); `start:api` turns it off. */
     embeddedWorker: bool(env, "EMBEDDED_WORKER", true),
+    /**
+     * A worker holds a job by renewing a lease (embedded queue) or a lock (BullMQ) of this length;
+     * a SIGKILLed worker's job is taken again by another worker once it lapses.
+     */
+    jobLeaseS: int(env, "JOB_LEASE_SECONDS", 30, 2, 3600),
+    /** SIGTERM: how long running jobs may take to finish before they are put back in the queue */
+    shutdownGraceS: int(env, "SHUTDOWN_GRACE_SECONDS", 30, 0, 3600),
     storage: {
       kind: storage,
       mediaDir: path.resolve(str(env, "MEDIA_DIR", path.join(dataDir, "media"))),

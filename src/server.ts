@@ -42,11 +42,11 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     ctx.logger.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), 60_000);
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceS * 1000 + 30_000);
     force.unref();
     try {
       // SIGTERM: running conversions get a grace period, then go back to the queue.
-      await ctx.queue.stopWorking(30_000);
+      await ctx.queue.stopWorking(config.shutdownGraceS * 1000);
       await app.close();
       await ctx.close();
       process.exit(0);

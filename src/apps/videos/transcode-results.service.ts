@@ -3,16 +3,24 @@
  * completed, failed) to the Video and republishes them as video events. Runs in every API
  * process; each update is conditional on the video's current status, so the same message
  * applied twice (every API instance hears every BullMQ event) or late (after a delete or a
- * reprocess) changes nothing.
+ * reprocess) changes nothing. One video's messages are applied in order, one at a time.
+ *
+ * Messages can be missed: the embedded queue's events reach only its own process (a separate
+ * `npm run start:worker` on the same database is never heard), and an API that stops between a
+ * job's end and the result being applied never applies it. So a reconcile loop (`start()`, every
+ * ~2 s) inspects the job of every queued/processing video and applies what the queue says
+ * happened, as the message that would have said it; a video whose job is gone is re-enqueued.
  */
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
-import type { JobEvent, Queue } from "../../platform/queue/queue.js";
+import { AppError } from "../../lib/errors.js";
+import type { JobEvent, JobInspection, JobProgress, Queue } from "../../platform/queue/queue.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import type { TranscodeProgress, TranscodeResult } from "../../services/transcoder/transcoder.types.js";
 import { nowIso } from "../../lib/ids.js";
-import { VideoRepository } from "./video.repository.js";
+import { VideoRepository, type VideoRow } from "./video.repository.js";
 import { VideoService } from "./video.service.js";
+import { parseJson } from "./video.serializer.js";
 import type { FailureCode, VideoProgress } from "./video.types.js";
 
 const JOB_FAILURE_CODES: Record<string, FailureCode> = {
@@ -22,11 +30,45 @@ const JOB_FAILURE_CODES: Record<string, FailureCode> = {
 };
 
 export const videoIdOfJob = (jobId: string): string | null => (jobId.startsWith("transcode-") ? jobId.slice("transcode-".length) : null);
+export const transcodeJobId = (videoId: string): string => `transcode-${videoId}`;
+
+const TRANSCODE = "video.transcode" as const;
+/** videos reconciled per pass at most; a larger backlog is walked over several passes */
+const RECONCILE_BATCH = 500;
+
+export interface TranscodeResultsOptions {
+  /** period of the reconcile loop started by start() (default 2 s) */
+  reconcileIntervalMs?: number;
+  /**
+   * How long a queued/processing video must stay without a job (or with a cancelled one), its row
+   * unchanged, before it is re-enqueued: longer than a delete or a reprocess takes between
+   * cancelling the job and removing the row or enqueueing anew (default 30 s).
+   */
+  lostJobGraceMs?: number;
+}
+
+/** True when the job's progress says more than the stored one: another step, percent or playability. */
+function progressDiffers(v: VideoRow, p: JobProgress): boolean {
+  if (p.playable === true && v.playable === 0) return true;
+  const stored = parseJson<VideoProgress>(v.progress);
+  return !stored || stored.step !== p.step || stored.percent !== Math.round(p.percent * 10) / 10;
+}
 
 export class TranscodeResultsService {
   private unsubscribe: (() => void) | null = null;
   /** ETA smoothing and progress throttling per video */
   private lastProgressAt = new Map<string, number>();
+  /** per video, the tail of its applications: its messages apply in order, one at a time */
+  private readonly chains = new Map<string, Promise<void>>();
+  /** videos last seen without a live job: since when, and their row's updated_at then */
+  private readonly suspects = new Map<string, { since: number; updatedAt: string }>();
+  private readonly intervalMs: number;
+  private readonly lostJobGraceMs: number;
+  private running = false;
+  private timer: NodeJS.Timeout | null = null;
+  private pass: Promise<void> | null = null;
+  /** where the next pass starts when more videos are in flight than one pass takes */
+  private cursor = "";
 
   constructor(
     private readonly repo: VideoRepository,
@@ -35,21 +77,154 @@ export class TranscodeResultsService {
     private readonly storage: Storage,
     private readonly config: Config,
     private readonly logger: Logger,
-  ) {}
-
-  start(): void {
-    this.unsubscribe = this.queue.onEvent((e) => {
-      this.apply(e).catch((err: unknown) => this.logger.error({ err, jobId: e.jobId }, "applying a job event failed"));
-    });
+    opts: TranscodeResultsOptions = {},
+  ) {
+    this.intervalMs = opts.reconcileIntervalMs ?? 2000;
+    this.lostJobGraceMs = opts.lostJobGraceMs ?? 30_000;
   }
 
-  stop(): void {
+  /** Listens to the queue's events and starts the reconcile loop. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.unsubscribe = this.queue.onEvent((e) => {
+      const id = e.name === TRANSCODE ? videoIdOfJob(e.jobId) : null;
+      if (id) void this.serially(id, () => this.apply(e), e.jobId);
+    });
+    this.schedule();
+  }
+
+  /** Stops listening and the loop; resolves once the pass and the applications under way are done. */
+  async stop(): Promise<void> {
+    this.running = false;
     this.unsubscribe?.();
     this.unsubscribe = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.pass;
+    await Promise.all([...this.chains.values()]);
+    this.suspects.clear();
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.pass = this.reconcile()
+        .catch((err: unknown) => this.logger.error({ err }, "reconciling conversions failed"))
+        .finally(() => {
+          this.pass = null;
+          this.schedule();
+        });
+    }, this.intervalMs);
+    // the loop never keeps a process alive on its own
+    this.timer.unref();
+  }
+
+  /** Runs `fn` after every earlier application for this video; never rejects (failures are logged). */
+  private serially(videoId: string, fn: () => Promise<void>, jobId = transcodeJobId(videoId)): Promise<void> {
+    const next = (this.chains.get(videoId) ?? Promise.resolve())
+      .then(fn)
+      .catch((err: unknown) => this.logger.error({ err, jobId }, "applying a job event failed"));
+    this.chains.set(videoId, next);
+    void next.then(() => {
+      if (this.chains.get(videoId) === next) this.chains.delete(videoId);
+    });
+    return next;
+  }
+
+  /**
+   * One pass: for each queued/processing video, what its job's state says the events may have
+   * missed (start, progress, playability, the result, a final failure), applied through apply();
+   * a video whose job is gone is re-enqueued after `lostJobGraceMs`.
+   */
+  async reconcile(): Promise<void> {
+    const all = (await this.repo.idsByStatus(["queued", "processing"])).sort();
+    const inFlight = new Set(all);
+    for (const id of this.suspects.keys()) if (!inFlight.has(id)) this.suspects.delete(id);
+    // a video deleted mid-conversion never gets a final message here (another process ran it)
+    for (const key of this.lastProgressAt.keys()) if (!inFlight.has(key.slice(0, key.lastIndexOf(":")))) this.lastProgressAt.delete(key);
+    let batch = all;
+    if (all.length > RECONCILE_BATCH) {
+      const from = all.findIndex((id) => id > this.cursor);
+      batch = [...all.slice(Math.max(0, from)), ...(from > 0 ? all.slice(0, from) : [])].slice(0, RECONCILE_BATCH);
+      this.cursor = batch[batch.length - 1]!;
+    }
+    for (const id of batch) await this.serially(id, () => this.reconcileVideo(id));
+  }
+
+  private async reconcileVideo(id: string): Promise<void> {
+    const v = await this.repo.find(id);
+    if (!v || (v.status !== "queued" && v.status !== "processing")) {
+      this.suspects.delete(id);
+      return;
+    }
+    const jobId = transcodeJobId(id);
+    const job = await this.queue.inspect(jobId);
+    if (!job || job.name !== TRANSCODE || (job.state === "failed" && job.failure?.code === "cancelled")) {
+      await this.recoverLostJob(v, job);
+      return;
+    }
+    this.suspects.delete(id);
+    switch (job.state) {
+      case "waiting":
+        // (a processing video whose job waits again was requeued: it shows its last progress until it restarts)
+        if (v.status === "queued") await this.updateQueuePosition(v, await this.queue.position(jobId));
+        return;
+      case "active":
+        if (v.status === "queued") await this.apply({ kind: "active", name: TRANSCODE, jobId, attempt: job.attempt });
+        // only a change is applied (and published), at most once per pass
+        if (job.progress && progressDiffers(v, job.progress)) await this.apply({ kind: "progress", name: TRANSCODE, jobId, progress: job.progress });
+        return;
+      case "completed":
+        if (job.result) await this.apply({ kind: "completed", name: TRANSCODE, jobId, result: job.result });
+        return;
+      case "failed":
+        await this.apply({ kind: "failed", name: TRANSCODE, jobId, failure: job.failure ?? { code: "job_failed", message: "The conversion failed." }, final: true });
+        return;
+    }
+  }
+
+  /**
+   * A queued/processing video with no job, or a cancelled one: lost (Redis emptied, a crash
+   * between the row and the queue) unless a delete or reprocess is under way. Those change or
+   * remove the row within the grace period, so only a video seen that way on passes at least
+   * `lostJobGraceMs` apart, its row unchanged, is re-enqueued.
+   */
+  private async recoverLostJob(v: VideoRow, job: JobInspection | null): Promise<void> {
+    const now = Date.now();
+    const seen = this.suspects.get(v.id);
+    if (!seen || seen.updatedAt !== v.updated_at) {
+      this.suspects.set(v.id, { since: now, updatedAt: v.updated_at });
+      return;
+    }
+    if (now - seen.since < this.lostJobGraceMs) return;
+    this.suspects.delete(v.id);
+    this.logger.warn({ videoId: v.id, job: job ? "cancelled" : "missing" }, "re-enqueueing a video whose conversion job was lost");
+    try {
+      await this.videos.enqueueTranscode(v.id);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      if (err.code === "video_not_found") return;
+      if (err.code !== "original_missing") throw err;
+      // nothing left to convert from: it ends like any conversion that cannot succeed
+      const message = "The conversion job was lost and the original is no longer available.";
+      await this.apply({ kind: "failed", name: TRANSCODE, jobId: transcodeJobId(v.id), failure: { code: "transcode_failed", message }, final: true });
+    }
+  }
+
+  /** Stores and publishes a queued video's place in line when it changed. */
+  private async updateQueuePosition(v: VideoRow, position: number | null): Promise<void> {
+    const stored = parseJson<VideoProgress>(v.progress);
+    if (stored && stored.step === "queued" && stored.queue_position === position) return;
+    const progress: VideoProgress = { step: "queued", percent: 0, bytes_received: null, eta_s: null, queue_position: position };
+    if (await this.repo.updateProgressIfChanged(v.id, "queued", JSON.stringify(progress))) {
+      await this.videos.publish(v.id, { type: "queued", queue_position: position });
+    }
   }
 
   async apply(e: JobEvent): Promise<void> {
-    if (e.name !== "video.transcode") return;
+    if (e.name !== TRANSCODE) return;
     const id = videoIdOfJob(e.jobId);
     if (!id) return;
     switch (e.kind) {
@@ -111,7 +286,7 @@ export class TranscodeResultsService {
         const v = await this.repo.find(id);
         if (!v || (v.status !== "processing" && v.status !== "queued")) return;
         // No half-published outputs: everything but the kept original goes.
-        await this.videos.removeOutputs(id, v.source_key);
+        await this.videos.removeOutputs(id, v.source_key, v.custom_poster_key);
         const applied = await this.repo.updateIfStatus(id, ["queued", "processing"], {
           status: "failed",
           playable: 0,
@@ -135,11 +310,8 @@ export class TranscodeResultsService {
   async refreshQueuePositions(): Promise<void> {
     const queued = await this.repo.idsByStatus(["queued"]);
     for (const id of queued.slice(0, 200)) {
-      const position = await this.queue.position(`transcode-${id}`);
-      const progress: VideoProgress = { step: "queued", percent: 0, bytes_received: null, eta_s: null, queue_position: position };
-      if (await this.repo.updateIfStatus(id, ["queued"], { progress: JSON.stringify(progress) })) {
-        await this.videos.publish(id, { type: "queued", queue_position: position });
-      }
+      const v = await this.repo.find(id);
+      if (v) await this.updateQueuePosition(v, await this.queue.position(transcodeJobId(id)));
     }
   }
 }

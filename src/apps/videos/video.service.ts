@@ -16,6 +16,13 @@ import type { ProbeResult } from "../../platform/media/media.types.js";
 import { VideoRepository, type VideoRow } from "./video.repository.js";
 import { videoKeys, type FailureCode, type VideoProgress, type VideoStatus, type Visibility } from "./video.types.js";
 
+/**
+ * How long a delete or reprocess waits for a cancelled conversion to stop. A live worker stops
+ * within a heartbeat (embedded queue, ≤ 2 s) or at once (BullMQ pub/sub); a dead one holds its job
+ * until the lease lapses, which is not worth holding the request for.
+ */
+const CANCEL_SETTLE_MS = 10_000;
+
 export interface NewVideo {
   ownerId: string;
   title: string;
@@ -207,16 +214,19 @@ export class VideoService {
    */
   async reprocess(id: string): Promise<void> {
     const v = await this.get(id);
-    await this.queue.cancel(`transcode-${id}`).catch(() => undefined);
-    await this.removeOutputs(id, v.source_key);
+    // a job still running would make the new enqueue a no-op and write over the clean-up
+    await this.cancelAndSettle(id);
+    // The custom poster is the owner's upload, not a conversion output: it survives. Uploaded
+    // subtitle tracks are conversion-bound (they live in the HLS tree) and go with the old ladder.
+    await this.removeOutputs(id, v.source_key, v.custom_poster_key);
     await this.videos.update(id, { playable: 0, media: null, published_at: v.published_at });
     await this.enqueueTranscode(id);
   }
 
-  /** Deletes every stored file of a video except the original. */
-  async removeOutputs(id: string, keep: string | null): Promise<void> {
+  /** Deletes every stored file of a video except the ones named (the original, a custom poster). */
+  async removeOutputs(id: string, ...keep: (string | null)[]): Promise<void> {
     for (const key of await this.storage.list(videoKeys.prefix(id))) {
-      if (key !== keep) await this.storage.delete(key);
+      if (!keep.includes(key)) await this.storage.delete(key);
     }
   }
 
@@ -224,9 +234,28 @@ export class VideoService {
     return this.videos.quotaUsed(ownerId);
   }
 
-  /** Removes a video: cancels its job (ffmpeg is killed), deletes every file, then the row. */
+  /**
+   * Cancels the video's conversion and waits (at most CANCEL_SETTLE_MS) until no attempt runs: a
+   * running attempt may still be uploading segments when the cancel reaches it, and a file written
+   * after a clean-up would never be removed.
+   */
+  private async cancelAndSettle(id: string): Promise<void> {
+    const jobId = `transcode-${id}`;
+    await this.queue.cancel(jobId).catch(() => undefined);
+    const deadline = Date.now() + CANCEL_SETTLE_MS;
+    while (Date.now() < deadline) {
+      const job = await this.queue.inspect(jobId).catch(() => null);
+      if (job?.state !== "active") return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * Removes a video: cancels its job (ffmpeg is killed) and lets it stop, deletes every file, then
+   * the row (which also gives the quota back). Late worker messages find no row to change.
+   */
   async remove(id: string): Promise<void> {
-    await this.queue.cancel(`transcode-${id}`).catch(() => undefined);
+    await this.cancelAndSettle(id);
     await this.storage.deletePrefix(videoKeys.prefix(id));
     await this.videos.delete(id);
     await this.events.publish(id, { type: "deleted" });

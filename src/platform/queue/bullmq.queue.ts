@@ -31,7 +31,7 @@ import {
   RunningJob,
   type JobPolicyOverrides,
 } from "./job.runner.js";
-import type { EnqueueOptions, JobEvent, JobFailure, JobHandlers, JobProgress, Queue } from "./queue.js";
+import type { EnqueueOptions, JobEvent, JobFailure, JobHandlers, JobInspection, JobProgress, JobState, Queue } from "./queue.js";
 
 export interface BullQueueOptions {
   /** Redis key prefix; tests use a unique one per run. */
@@ -77,6 +77,14 @@ function decodeFailure(reason: string): JobFailure {
 
 /** The job states in which a job has not started yet (or waits to retry) and can be removed. */
 const NOT_STARTED = new Set(["waiting", "delayed", "prioritized", "paused", "waiting-children"]);
+
+function portState(state: string): JobState | null {
+  if (state === "active" || state === "completed" || state === "failed") return state;
+  return NOT_STARTED.has(state) ? "waiting" : null;
+}
+
+/** Our progress reports are objects; a number is BullMQ's default 0 or the reset at an attempt's start. */
+const progressOf = (p: unknown): JobProgress | null => (typeof p === "object" && p !== null ? (p as JobProgress) : null);
 
 export class BullQueue implements Queue {
   readonly kind = "bullmq" as const;
@@ -135,7 +143,8 @@ export class BullQueue implements Queue {
   private listen(name: JobName, events: QueueEvents): void {
     events.on<VidfluxEvents, "vidflux:active">("vidflux:active", ({ jobId, attempt }) => this.emit({ kind: "active", name, jobId, attempt: Number(attempt) }));
     events.on("progress", ({ jobId, data }) => {
-      if (typeof data === "object" && data !== null) this.emit({ kind: "progress", name, jobId, progress: data as JobProgress });
+      const progress = progressOf(data);
+      if (progress) this.emit({ kind: "progress", name, jobId, progress });
     });
     events.on("completed", ({ jobId, returnvalue }) => {
       this.emit(completedEvent(name, jobId, returnvalue as unknown as JobResults[typeof name]));
@@ -190,7 +199,8 @@ export class BullQueue implements Queue {
         jobId,
         attempts: policy.attempts,
         backoff: { type: "exponential", delay: policy.backoffMs },
-        // keep finished jobs a while for inspection, bounded
+        // keep finished jobs a while, bounded: inspect() reads the result or failure from them
+        // (an API that missed the event applies it from there), and enqueue() reuses their ids
         removeOnComplete: { age: 7 * 24 * 3600, count: 1000 },
         removeOnFail: { age: 30 * 24 * 3600, count: 5000 },
       });
@@ -260,6 +270,10 @@ export class BullQueue implements Queue {
     try {
       // a cancel published while the job was being picked up found no running handler
       if ((await this.redis.exists(this.cancelKey(jobId))) === 1) run.abort("cancelled");
+      // BullMQ keeps a job's progress across attempts (a retry, a crash, a shutdown requeue):
+      // inspect() must not show the previous attempt's. A number is not a progress report, so
+      // no listener hears this reset.
+      if (progressOf(job.progress)) await job.updateProgress(0);
       await this.publish(name, { eventName: "vidflux:active", jobId, attempt: String(attempt) });
       const outcome = await runAttempt(handlers[name], job.data as JobPayloads[N], {
         jobId,
@@ -298,6 +312,27 @@ export class BullQueue implements Queue {
       const ids = await queue.getRanges(["wait"], 0, -1, true);
       const index = ids.indexOf(jobId);
       if (index >= 0) return index + 1;
+    }
+    return null;
+  }
+
+  async inspect(jobId: string): Promise<JobInspection | null> {
+    await this.ready;
+    for (const [name, queue] of this.queues) {
+      const job = await queue.getJob(jobId);
+      if (!job) continue;
+      const state = portState(await job.getState());
+      if (state === null) return null;
+      // attemptsMade counts finished attempts (failed or completed), stalledCounter crashed ones
+      const finished = job.attemptsMade + job.stalledCounter;
+      return {
+        name,
+        state,
+        attempt: state === "active" ? finished + 1 : finished,
+        progress: progressOf(job.progress),
+        result: state === "completed" ? (job.returnvalue as JobResults[JobName]) : null,
+        failure: state === "failed" ? decodeFailure(job.failedReason ?? "") : null,
+      };
     }
     return null;
   }

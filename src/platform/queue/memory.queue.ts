@@ -25,7 +25,7 @@ import {
   type AttemptOutcome,
   type JobPolicyOverrides,
 } from "./job.runner.js";
-import type { EnqueueOptions, JobEvent, JobHandlers, JobProgress, Queue } from "./queue.js";
+import type { EnqueueOptions, JobEvent, JobHandlers, JobInspection, JobProgress, Queue } from "./queue.js";
 
 export interface DbQueueOptions {
   /** `postgres` claims with FOR UPDATE SKIP LOCKED so workers never wait on each other's row. */
@@ -187,6 +187,24 @@ export class DbQueue implements Queue {
       .where((eb) => eb.or([eb("created_at", "<", row.created_at), eb.and([eb("created_at", "=", row.created_at), eb("id", "<", jobId)])]))
       .executeTakeFirstOrThrow();
     return Number(ahead.n) + 1;
+  }
+
+  async inspect(jobId: string): Promise<JobInspection | null> {
+    const row = await this.db
+      .selectFrom("jobs")
+      .select(["name", "status", "attempts", "progress", "result", "error_code", "error_message"])
+      .where("id", "=", jobId)
+      .executeTakeFirst();
+    if (!row || !isJobName(row.name)) return null;
+    return {
+      name: row.name,
+      state: row.status,
+      attempt: row.attempts,
+      progress: row.progress === null ? null : (JSON.parse(row.progress) as JobProgress),
+      result: row.status === "completed" && row.result !== null ? (JSON.parse(row.result) as JobResults[JobName]) : null,
+      // a waiting row may keep the error of the attempt it retries after: only a failed one is final
+      failure: row.status === "failed" ? { code: row.error_code ?? "job_failed", message: row.error_message ?? "" } : null,
+    };
   }
 
   async cancel(jobId: string): Promise<void> {

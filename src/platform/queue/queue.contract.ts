@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { TranscodeJob, TranscodeResult } from "../../services/transcoder/transcoder.types.js";
 import type { JobPolicy } from "./jobs.js";
 import type { JobPolicyOverrides } from "./job.runner.js";
-import type { JobContext, JobEvent, JobHandler, JobHandlers, Queue } from "./queue.js";
+import type { JobContext, JobEvent, JobHandler, JobHandlers, JobInspection, Queue } from "./queue.js";
 import type { CrashWorkerSpec } from "./test-fixtures/hanging.worker.js";
 
 export interface ContractQueueOptions {
@@ -253,14 +253,64 @@ export function queueContract(label: string, opts: { skip: boolean; setup: () =>
       ]);
     });
 
+    it("inspect: state, attempt, last progress, result, and a failure only once it is final", async () => {
+      const q = open({ policies: { "video.transcode": { attempts: 2, backoffMs: 60_000 } } });
+      const rec = recorder(q);
+      expect(await q.inspect(newId())).toBeNull();
+      const [ok, flaky, hopeless] = [newId(), newId(), newId()];
+      await q.enqueue(NAME, transcodeJob("ok"), { jobId: ok });
+      expect(await q.inspect(ok)).toEqual({ name: NAME, state: "waiting", attempt: 0, progress: null, result: null, failure: null });
+
+      const release = deferred();
+      const progress = { step: "transcoding", percent: 40, eta_s: 3, playable: true };
+      await q.work(
+        handlers(async (payload, ctx) => {
+          if (payload.videoId === "flaky") throw Object.assign(new Error("disk full"), { code: "storage_error" });
+          if (payload.videoId === "hopeless") throw Object.assign(new Error("not a video"), { code: "invalid_source", retryable: false });
+          await ctx.progress(progress);
+          await release.promise;
+          return transcodeResult(payload.videoId);
+        }),
+        { concurrency: 1 },
+      );
+      await rec.waitFor(isEvent("progress", ok), "progress");
+      const active = { name: NAME, state: "active", attempt: 1, progress, result: null, failure: null };
+      expect(await q.inspect(ok)).toEqual(active);
+      // what another process sees: the backend reconciling with workers it never hears from
+      expect(await openElsewhere().inspect(ok)).toEqual(active);
+      release.resolve();
+      await rec.waitFor(isEvent("completed", ok), "completed");
+      expect(await q.inspect(ok)).toEqual({ name: NAME, state: "completed", attempt: 1, progress, result: transcodeResult("ok"), failure: null });
+
+      await q.enqueue(NAME, transcodeJob("flaky"), { jobId: flaky });
+      await q.enqueue(NAME, transcodeJob("hopeless"), { jobId: hopeless });
+      await rec.waitFor(isEvent("failed", flaky), "first failure");
+      await rec.waitFor(finalFailure(hopeless), "final failure");
+      // waiting out its backoff: not failed yet
+      expect(await q.inspect(flaky)).toEqual({ name: NAME, state: "waiting", attempt: 1, progress: null, result: null, failure: null });
+      expect(await q.inspect(hopeless)).toEqual({
+        name: NAME,
+        state: "failed",
+        attempt: 1,
+        progress: null,
+        result: null,
+        failure: { code: "invalid_source", message: "not a video" },
+      });
+    });
+
     it("retries a failed attempt after a backoff and then succeeds", async () => {
       const q = open({ policies: { "video.transcode": { attempts: 3, backoffMs: 200 } } });
       const rec = recorder(q);
       const startedAt: number[] = [];
+      let retrySawAtStart: JobInspection | null = null;
       await q.work(
         handlers(async (payload, ctx) => {
           startedAt.push(Date.now());
-          if (ctx.attempt === 1) throw Object.assign(new Error("disk full"), { code: "storage_error" });
+          if (ctx.attempt === 1) {
+            await ctx.progress({ step: "transcoding", percent: 50, eta_s: 1 });
+            throw Object.assign(new Error("disk full"), { code: "storage_error" });
+          }
+          retrySawAtStart = await q.inspect(ctx.jobId);
           return transcodeResult(payload.videoId);
         }),
         { concurrency: 1 },
@@ -268,9 +318,11 @@ export function queueContract(label: string, opts: { skip: boolean; setup: () =>
       const id = newId();
       await q.enqueue(NAME, transcodeJob("r"), { jobId: id });
       await rec.waitFor(isEvent("completed", id), "completed");
-      expect(rec.kinds(id)).toEqual(["active", "failed:retry", "active", "completed"]);
-      expect(rec.of(id)[1]).toEqual({ kind: "failed", name: NAME, jobId: id, failure: { code: "storage_error", message: "disk full" }, final: false });
-      expect(rec.of(id)[2]).toMatchObject({ kind: "active", attempt: 2 });
+      expect(rec.kinds(id)).toEqual(["active", "progress", "failed:retry", "active", "completed"]);
+      expect(rec.of(id)[2]).toEqual({ kind: "failed", name: NAME, jobId: id, failure: { code: "storage_error", message: "disk full" }, final: false });
+      expect(rec.of(id)[3]).toMatchObject({ kind: "active", attempt: 2 });
+      // the retry does not show the failed attempt's progress
+      expect(retrySawAtStart).toMatchObject({ state: "active", attempt: 2, progress: null });
       // the backoff was waited (allowing for timer granularity)
       expect(startedAt[1]! - startedAt[0]!).toBeGreaterThanOrEqual(150);
     });
@@ -354,6 +406,9 @@ export function queueContract(label: string, opts: { skip: boolean; setup: () =>
       expect(await q.position(y)).toBe(1);
       const failed = await rec.waitFor(finalFailure(x), "cancel event");
       expect(failed).toMatchObject({ failure: { code: "cancelled" }, final: true });
+      // gone (BullMQ removes a job that never started) or failed as cancelled: never waiting
+      const inspected = await q.inspect(x);
+      if (inspected !== null) expect(inspected).toMatchObject({ state: "failed", failure: { code: "cancelled" } });
       const calls: string[] = [];
       await q.work(
         handlers(async (payload) => {
@@ -392,6 +447,7 @@ export function queueContract(label: string, opts: { skip: boolean; setup: () =>
       }
       expect(signals.get("here")!.aborted).toBe(true);
       expect(signals.get("there")!.aborted).toBe(true);
+      for (const id of [here, there]) expect(await q.inspect(id)).toMatchObject({ state: "failed", attempt: 1, failure: { code: "cancelled" } });
       await sleep(300);
       expect(rec.kinds(here)).toEqual(["active", "failed:final"]);
       expect(rec.kinds(there)).toEqual(["active", "failed:final"]);
@@ -477,6 +533,8 @@ export function queueContract(label: string, opts: { skip: boolean; setup: () =>
       expect(signals[0]!.aborted).toBe(true);
       expect(await q.position(id)).toBe(1);
       expect(rec.of(id).some((e) => e.kind === "failed")).toBe(false);
+      // back in line, the aborted attempt not counted
+      expect(await q.inspect(id)).toMatchObject({ state: "waiting", attempt: 0, failure: null });
 
       const next = open();
       const nextRec = recorder(next);
@@ -500,11 +558,14 @@ export function queueContract(label: string, opts: { skip: boolean; setup: () =>
       await waitUntil(() => out.includes(`started ${id} 1`), `the child to start ${id} (stdout: ${out})`, 20_000);
       child.kill("SIGKILL");
       await new Promise((r) => child.once("exit", r));
+      // still held by the dead worker until its lease lapses
+      expect(await q.inspect(id)).toMatchObject({ state: "active", attempt: 1 });
 
       const rec = recorder(q);
       await q.work(handlers(async (payload) => transcodeResult(payload.videoId)), { concurrency: 1 });
       await rec.waitFor(isEvent("completed", id), "completion after the crash", 20_000);
       expect(rec.of(id)[0]).toMatchObject({ kind: "active", attempt: 2 });
+      expect(await q.inspect(id)).toMatchObject({ state: "completed", attempt: 2, result: transcodeResult("crash") });
     }, 30_000);
   });
 }

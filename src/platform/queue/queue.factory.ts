@@ -14,13 +14,17 @@ import type { Queue } from "./queue.js";
 const TRANSFER_MARGIN_S = 30 * 60;
 
 export function queuePolicies(config: Config): JobPolicyOverrides {
-  return { "video.transcode": { timeoutMs: (config.media.transcodeTimeoutS + TRANSFER_MARGIN_S) * 1000 } };
+  return { "video.transcode": { timeoutMs: (config.media.transcodeTimeoutS + TRANSFER_MARGIN_S) * 1000, leaseMs: config.jobLeaseS * 1000 } };
 }
 
 /** `db` may be null when REDIS_URL is set: a BullMQ worker host needs no database. */
 export function createQueue(config: Config, db: Db | null): Queue {
   const policies = queuePolicies(config);
-  if (config.redisUrl) return new BullQueue(config.redisUrl, { prefix: config.redisPrefix, policies });
+  if (config.redisUrl) {
+    // BullMQ's lock is the lease; a stalled check at half of it notices a lapsed lock within 1.5 leases.
+    const leaseMs = config.jobLeaseS * 1000;
+    return new BullQueue(config.redisUrl, { prefix: config.redisPrefix, policies, lockDurationMs: leaseMs, stalledIntervalMs: Math.round(leaseMs / 2) });
+  }
   if (!db) throw new Error("the embedded queue lives in the database: a DATABASE_URL (or the SQLite file) is required without REDIS_URL");
   return new DbQueue(db, { dialect: config.db.kind, policies });
 }

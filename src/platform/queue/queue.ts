@@ -4,7 +4,7 @@
  *
  * The queue is also the microservice boundary: workers receive a job message, report progress
  * and a result as messages, and never touch the database; the backend listens with `onEvent`
- * and applies them to the Video.
+ * and applies them to the Video, and catches up on what it did not hear with `inspect`.
  */
 import type { JobName, JobPayloads, JobResults } from "./jobs.js";
 
@@ -44,6 +44,26 @@ export type JobEvent =
   | { [N in JobName]: { kind: "completed"; name: N; jobId: string; result: JobResults[N] } }[JobName]
   | { kind: "failed"; name: JobName; jobId: string; failure: JobFailure; /** no retry left */ final: boolean };
 
+export type JobState = "waiting" | "active" | "completed" | "failed";
+
+/**
+ * What the queue knows about one job, for a backend that may have missed its events (another
+ * process's in-process queue, an API restart between a job's end and its result being applied).
+ */
+export interface JobInspection {
+  name: JobName;
+  /** `waiting` includes a job waiting out a retry backoff */
+  state: JobState;
+  /** the running attempt (active), the last one (completed/failed), attempts made so far (waiting) */
+  attempt: number;
+  /** the last progress reported by the current or last attempt; null before the first report */
+  progress: JobProgress | null;
+  /** the handler's result, when completed */
+  result: JobResults[JobName] | null;
+  /** why it failed for good, when failed */
+  failure: JobFailure | null;
+}
+
 export interface EnqueueOptions {
   /** Idempotency key: enqueueing an id that is waiting or active is a no-op. */
   jobId: string;
@@ -58,6 +78,11 @@ export interface Queue {
   onEvent(listener: (e: JobEvent) => void): () => void;
   /** 1-based position among waiting jobs, null when not waiting. */
   position(jobId: string): Promise<number | null>;
+  /**
+   * The job's state, or null when no job has this id (never enqueued, or removed: BullMQ drops a
+   * job cancelled before it started, and finished jobs after their retention period).
+   */
+  inspect(jobId: string): Promise<JobInspection | null>;
   /** Removes a waiting job or aborts an active one (its handler's signal fires, ffmpeg is killed). */
   cancel(jobId: string): Promise<void>;
   /** SIGTERM: stop taking jobs; let the current ones finish within graceMs, else requeue them. */
