@@ -5,7 +5,7 @@
 import type { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import type { Config } from "./config.js";
-import { createDb, migrateToLatest, type Db } from "./platform/db/db.js";
+import { openDb, type Db } from "./platform/db/db.js";
 import { TokenService } from "./apps/users/token.service.js";
 import type { Storage } from "./platform/storage/storage.js";
 import { createStorage } from "./platform/storage/storage.factory.js";
@@ -45,15 +45,13 @@ export interface ContextOptions {
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
   const logger = pino({ level: config.logLevel });
-  const schema = opts.pgSchema ?? config.db.schema;
-  const db = createDb({ kind: config.db.kind, url: config.db.url, sqlitePath: config.db.sqlitePath, ...(schema ? { schema } : {}) });
-  if (opts.migrate !== false) await migrateToLatest(db, schema);
+  const db = await openDb({ ...config.db, schema: opts.pgSchema ?? config.db.schema }, { migrate: opts.migrate !== false });
   const tokens = await TokenService.create(config);
   // ioredis is imported only when REDIS_URL is set (embedded processes never load it).
   const redis = config.redisUrl ? new (await import("ioredis")).Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }) : null;
   const storage = await createStorage(config);
   const events = await createEventBus(config, { prefix: config.redisPrefix, onError: (err) => logger.error({ err }, "event bus error") });
-  const queue = createQueue(config, db);
+  const queue = await createQueue(config, db);
   const media = await locateMedia(config);
   const mailer = await createMailer(config, logger);
   const userHooks = new UserHooks();

@@ -6,7 +6,7 @@
  */
 import pino from "pino";
 import { loadConfig, ConfigError, type Config } from "./config.js";
-import { createDb, migrateToLatest } from "./platform/db/db.js";
+import { openDb } from "./platform/db/db.js";
 import { createStorage } from "./platform/storage/storage.factory.js";
 import { createQueue } from "./platform/queue/queue.factory.js";
 import { locateMedia } from "./platform/media/media.tools.js";
@@ -27,10 +27,8 @@ async function main(): Promise<void> {
   const tools = await locateMedia(config);
   logger.info({ ffmpeg: tools.ffmpeg, source: tools.source }, `using ffmpeg ${tools.version} (${tools.source})`);
   const storage = await createStorage(config);
-  const schema = config.db.schema;
-  const db = config.redisUrl ? null : createDb({ kind: config.db.kind, url: config.db.url, sqlitePath: config.db.sqlitePath, ...(schema ? { schema } : {}) });
-  if (db) await migrateToLatest(db, schema);
-  const queue = createQueue(config, db);
+  const db = config.redisUrl ? null : await openDb(config.db);
+  const queue = await createQueue(config, db);
   await queue.work(createJobHandlers({ config, storage, tools }), { concurrency: config.media.workerConcurrency });
   logger.info({ queue: queue.kind, concurrency: config.media.workerConcurrency }, "worker started");
 

@@ -12,7 +12,7 @@ import { createInterface, type Interface } from "node:readline";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { ConfigError, loadConfig, type Config } from "../config.js";
-import { createDb, migrateToLatest } from "../platform/db/db.js";
+import { openDb } from "../platform/db/db.js";
 import { AppError } from "../lib/errors.js";
 import { createAccount } from "../apps/users/auth.service.js";
 import { PasswordHasher } from "../apps/users/password-hasher.js";
@@ -157,9 +157,8 @@ export async function createSuperuser(argv: string[], io: CliIo): Promise<number
     }
     throw err;
   }
-  const db = createDb({ kind: config.db.kind, url: config.db.url, sqlitePath: config.db.sqlitePath });
+  const db = await openDb(config.db);
   try {
-    await migrateToLatest(db);
     const repo = new UserRepository(db, config.db.kind);
     const username = validUsername(values.username);
     const email = validEmail(values.email);

@@ -25,6 +25,13 @@ export interface DbOptions {
   poolSize?: number;
 }
 
+/** Opens the configured database (DATABASE_URL / the SQLite file, DATABASE_SCHEMA) and migrates it. */
+export async function openDb(db: { kind: "sqlite" | "postgres"; url?: string | undefined; sqlitePath: string; schema?: string | undefined }, opts: { migrate?: boolean } = {}): Promise<Db> {
+  const conn = createDb({ kind: db.kind, url: db.url, sqlitePath: db.sqlitePath, ...(db.schema ? { schema: db.schema } : {}) });
+  if (opts.migrate !== false) await migrateToLatest(conn, db.schema);
+  return conn;
+}
+
 export function createDb(opts: DbOptions): Db {
   if (opts.kind === "postgres") {
     const pool = new pg.Pool({

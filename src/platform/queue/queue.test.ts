@@ -120,11 +120,11 @@ describe("createQueue", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "vidflux-queue-factory-"));
     const db = createDb({ kind: "sqlite", sqlitePath: path.join(dir, "db.sqlite3") });
     try {
-      const embedded = createQueue(loadConfig({ NODE_ENV: "test", DATA_DIR: dir }), db);
+      const embedded = await createQueue(loadConfig({ NODE_ENV: "test", DATA_DIR: dir }), db);
       expect(embedded.kind).toBe("memory");
       await embedded.close();
       if (redisUrl) {
-        const bull = createQueue(loadConfig({ NODE_ENV: "test", DATA_DIR: dir, REDIS_URL: redisUrl }), db);
+        const bull = await createQueue(loadConfig({ NODE_ENV: "test", DATA_DIR: dir, REDIS_URL: redisUrl }), db);
         expect(bull.kind).toBe("bullmq");
         await bull.close();
       }
