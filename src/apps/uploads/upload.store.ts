@@ -16,6 +16,7 @@ import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { UUID_RE } from "../../lib/ids.js";
 import { CHECKSUM_ALGORITHMS, type UploadChecksum } from "./tus.headers.js";
+import { readHead } from "./upload.validator.js";
 
 /** The client sent more bytes than the upload has room for. */
 export class TooMuchDataError extends Error {
@@ -128,15 +129,9 @@ export class UploadStore {
 
   /** The first `n` bytes (fewer if the file is shorter). */
   async readHead(id: string, n: number): Promise<Buffer> {
-    const fh = await open(this.path(id), "r");
-    try {
-      const buf = Buffer.alloc(n);
-      const { bytesRead } = await fh.read(buf, 0, n, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
+    return readHead(this.path(id), n);
   }
+
 
   /**
    * Appends a request body at `offset`. Refusals (too much data, checksum mismatch, an

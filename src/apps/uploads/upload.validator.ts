@@ -18,7 +18,8 @@ export type ValidationOutcome = { ok: true; probe: ProbeResult } | { ok: false; 
 /** Frames that must decode: a header can probe fine over garbage. */
 const DECODE_FRAMES = 3;
 
-async function readHead(file: string, n: number): Promise<Buffer> {
+/** The first `n` bytes of a file (fewer when it is shorter). */
+export async function readHead(file: string, n: number): Promise<Buffer> {
   const fh = await open(file, "r");
   try {
     const buf = Buffer.alloc(n);
