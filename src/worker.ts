@@ -27,7 +27,16 @@ async function main(): Promise<void> {
   const tools = await locateMedia(config);
   logger.info({ ffmpeg: tools.ffmpeg, source: tools.source }, `using ffmpeg ${tools.version} (${tools.source})`);
   const storage = await createStorage(config);
-  const db = config.redisUrl ? null : await openDb(config.db);
+  // Workers never migrate: the API (or `npm run migrate`) owns the schema. Two kinds of process
+  // migrating at the same moment is how half-migrated schemas happen.
+  const db = config.redisUrl ? null : await openDb(config.db, { migrate: false });
+  if (db) {
+    try {
+      await db.selectFrom("jobs").select("id").limit(1).execute();
+    } catch {
+      throw new Error("the jobs table is missing: start the API (npm start / start:api) or run `npm run migrate` first");
+    }
+  }
   const queue = await createQueue(config, db);
   await queue.work(createJobHandlers({ config, storage, tools }), { concurrency: config.media.workerConcurrency });
   logger.info({ queue: queue.kind, concurrency: config.media.workerConcurrency }, "worker started");
