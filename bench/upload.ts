@@ -14,7 +14,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
@@ -79,6 +79,9 @@ function buildServer(): string {
     }
   };
   copyAssets("");
+  // the web page's files sit beside dist/ in a checkout; the server looks for them there
+  const publicLink = path.join(out, "..", "public");
+  if (!existsSync(publicLink)) symlinkSync(path.join(ROOT, "public"), publicLink);
   return path.join(out, "server.js");
 }
 
