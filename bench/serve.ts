@@ -18,10 +18,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,6 +28,8 @@ import { loadConfig } from "../src/config.js";
 import { createContext } from "../src/context.js";
 import { newId, nowIso } from "../src/lib/ids.js";
 import { buildFixture, insertReadyVideo, storeFixture } from "../src/apps/streaming/streaming.fixtures.js";
+import { buildServer, freePort, statusOf, waitHttp } from "./bench-lib.js";
+
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -68,30 +69,7 @@ function ensureTools(): { nginx: string; wrk: string } {
   return { nginx: nginxPath, wrk: "wrk" };
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const port = (srv.address() as net.AddressInfo).port;
-  srv.close();
-  return port;
-}
 
-async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      http
-        .get(url, (res) => {
-          res.resume();
-          resolve((res.statusCode ?? 500) < 500);
-        })
-        .on("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -215,11 +193,6 @@ function fmt(r: WrkResult): string {
   return `${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(7)} ms  p99 ${r.p99Ms.toFixed(2).padStart(7)} ms  ${r.mbps.toFixed(0).padStart(6)} MB/s${r.errors || r.non2xx ? `  errors ${r.errors} non-2xx ${r.non2xx}` : ""}`;
 }
 
-function statusOf(pid: number): { rssKb: number; hwmKb: number } {
-  const s = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? 0);
-  return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
-}
 
 interface Server {
   proc: ChildProcess;
@@ -227,35 +200,6 @@ interface Server {
   stop(): Promise<void>;
 }
 
-/**
- * Compiles the server as `npm start` runs it (plain node on tsc output, no tsx loader), into a
- * cache folder so the tree's dist/ is left alone. Type errors elsewhere in a tree being edited do
- * not stop the emit.
- */
-function buildServer(): string {
-  const out = path.join(ROOT, "node_modules", ".cache", "vidflux-bench", "dist");
-  rmSync(out, { recursive: true, force: true });
-  spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", out, "--sourceMap", "false"], { stdio: "ignore" });
-  if (!existsSync(path.join(out, "server.js"))) throw new Error("tsc produced no server.js");
-  // Under node_modules/ the project's package.json is not consulted: mark the output as ESM.
-  writeFileSync(path.join(out, "package.json"), '{"type":"module"}\n');
-  // Non-TypeScript assets next to their modules (e.g. the common-passwords list).
-  const copyAssets = (dir: string) => {
-    for (const e of readdirSync(path.join(ROOT, "src", dir), { withFileTypes: true })) {
-      const rel = path.join(dir, e.name);
-      if (e.isDirectory()) copyAssets(rel);
-      else if (!e.name.endsWith(".ts") && existsSync(path.join(out, dir))) copyFileSync(path.join(ROOT, "src", rel), path.join(out, rel));
-    }
-  };
-  copyAssets("");
-  // Code that finds repository folders relative to dist/ (e.g. public/) finds them beside it.
-  for (const name of ["public"]) {
-    const link = path.join(out, "..", name);
-    rmSync(link, { recursive: true, force: true });
-    if (existsSync(path.join(ROOT, name))) symlinkSync(path.join(ROOT, name), link);
-  }
-  return path.join(out, "server.js");
-}
 
 let serverJs = "";
 

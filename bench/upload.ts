@@ -14,10 +14,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -25,6 +24,8 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../src/config.js";
 import { createContext } from "../src/context.js";
 import { newId, nowIso } from "../src/lib/ids.js";
+import { buildServer, freePort, statusOf, waitHttp } from "./bench-lib.js";
+
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -50,40 +51,8 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer().listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const port = (srv.address() as net.AddressInfo).port;
-  srv.close();
-  return port;
-}
 
-function statusOf(pid: number): { rssKb: number; hwmKb: number } {
-  const s = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(s)?.[1] ?? 0);
-  return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
-}
 
-/** Compiles the server as `npm start` runs it, into a cache folder (the tree's dist/ is left alone). */
-function buildServer(): string {
-  const out = path.join(ROOT, "node_modules", ".cache", "vidflux-bench-upload", "dist");
-  rmSync(out, { recursive: true, force: true });
-  spawnSync(process.execPath, [path.join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(ROOT, "tsconfig.build.json"), "--outDir", out, "--sourceMap", "false"], { stdio: "ignore" });
-  if (!existsSync(path.join(out, "server.js"))) throw new Error("tsc produced no server.js");
-  writeFileSync(path.join(out, "package.json"), '{"type":"module"}\n');
-  const copyAssets = (dir: string) => {
-    for (const e of readdirSync(path.join(ROOT, "src", dir), { withFileTypes: true })) {
-      const rel = path.join(dir, e.name);
-      if (e.isDirectory()) copyAssets(rel);
-      else if (!e.name.endsWith(".ts") && existsSync(path.join(out, dir))) copyFileSync(path.join(ROOT, "src", rel), path.join(out, rel));
-    }
-  };
-  copyAssets("");
-  // the web page's files sit beside dist/ in a checkout; the server looks for them there
-  const publicLink = path.join(out, "..", "public");
-  if (!existsSync(publicLink)) symlinkSync(path.join(ROOT, "public"), publicLink);
-  return path.join(out, "server.js");
-}
 
 interface Reply {
   status: number;
@@ -106,15 +75,6 @@ function request(url: string, method: string, headers: Record<string, string>, b
   });
 }
 
-async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await request(url, "GET", {}).then((r) => r.status < 500, () => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * `length` bytes of upload data starting at `offset`: an ISO-BMFF `ftyp` box first (the server
