@@ -259,3 +259,19 @@ export function resolveJwtSecret(config: Config): string {
   writeFileSync(file, secret + "\n", { mode: 0o600, flag: "wx" });
   return secret;
 }
+
+/**
+ * For the entry points (server, worker, CLI): the configuration, or a one-line message naming
+ * the bad variable and exit code 1, instead of a stack trace.
+ */
+export function loadConfigOrExit(program: string): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${program}: configuration error: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

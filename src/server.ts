@@ -4,22 +4,13 @@
  * Fastify app (whose domains schedule their own periodic tasks, e.g. the upload sweep), workers.ts
  * lists the job handlers. `--api-only` (npm run start:api) runs no worker.
  */
-import { loadConfig, ConfigError, type Config } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { createContext } from "./context.js";
 import { buildApp } from "./app.js";
 import { createJobHandlers } from "./workers.js";
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`vidflux: configuration error: ${err.message}`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit("vidflux");
   const apiOnly = process.argv.includes("--api-only") || !config.embeddedWorker;
   const ctx = await createContext(config);
   ctx.logger.info(

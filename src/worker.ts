@@ -5,7 +5,7 @@
  * SQLite/PostgreSQL database, so the worker opens it for the queue's sake only.
  */
 import pino from "pino";
-import { loadConfig, ConfigError, type Config } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { openDb } from "./platform/db/db.js";
 import { createStorage } from "./platform/storage/storage.factory.js";
 import { createQueue } from "./platform/queue/queue.factory.js";
@@ -13,16 +13,7 @@ import { locateMedia } from "./platform/media/media.tools.js";
 import { createJobHandlers } from "./workers.js";
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`vidflux worker: configuration error: ${err.message}`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit("vidflux worker");
   const logger = pino({ level: config.logLevel });
   const tools = await locateMedia(config);
   logger.info({ ffmpeg: tools.ffmpeg, source: tools.source }, `using ffmpeg ${tools.version} (${tools.source})`);

@@ -3,20 +3,11 @@
  * DATABASE_SCHEMA on PostgreSQL) and says which ran. `npm start` migrates by itself; this is for
  * deployments that migrate once before starting many API instances.
  */
-import { ConfigError, loadConfig } from "../config.js";
+import { loadConfigOrExit } from "../config.js";
 import { migrateToLatest, openDb } from "../platform/db/db.js";
 
 async function main(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`Error: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit("migrate");
   const db = await openDb(config.db, { migrate: false });
   try {
     const applied = await migrateToLatest(db, config.db.schema);
