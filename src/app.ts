@@ -4,7 +4,7 @@
  * it. Cross-cutting concerns live here: error format, 404/405, trailing slashes, CORS, helmet,
  * rate limits, OpenAPI, health, auth guard. Domains register their own routes.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from "fastify";
+import Fastify, { type FastifyError, type FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import FindMyWay from "find-my-way";
 import cors from "@fastify/cors";
@@ -21,9 +21,9 @@ import { ErrorResponse } from "./lib/schemas.js";
 import { authPlugin } from "./apps/users/auth.plugin.js";
 import type { AppContext } from "./context.js";
 import { registerAppRoutes } from "./routes.js";
+import type { App } from "./lib/app.types.js";
 
-/** The app as route modules see it: TypeBox schemas type `req.params`, `req.body`, replies. */
-export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+export type { App } from "./lib/app.types.js";
 
 /** Hides `?token=` values (playback and EventSource tokens) from access logs. */
 export function redactUrl(url: string): string {

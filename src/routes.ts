@@ -1,5 +1,5 @@
 /** Every domain's routes, registered in one place so a newcomer sees the whole API surface. */
-import type { App } from "./app.js";
+import type { App } from "./lib/app.types.js";
 import type { AppContext } from "./context.js";
 import { createVideosModule, registerVideoRoutes } from "./apps/videos/videos.module.js";
 import { videoEventsRoutes } from "./apps/videos/video-events.routes.js";

@@ -5,7 +5,7 @@
  * a video's visibility or media calls `invalidateVideo(ctx, id)` so this process stops serving
  * the old state at once (other processes follow within the 2 s cache TTL).
  */
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import type { AppContext } from "../../context.js";
 import { VideoRepository } from "../videos/video.repository.js";
 import { ObjectSender } from "./object-sender.js";

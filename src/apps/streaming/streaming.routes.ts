@@ -5,7 +5,7 @@
  * request per segment or seek, and bytes, not request counts, are the cost of media.
  */
 import { Type } from "@sinclair/typebox";
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import { ErrorResponse, IdParams } from "../../lib/schemas.js";
 import { MAX_CHAPTER_TITLE, MAX_CHAPTERS } from "./chapters.js";
 import type { StreamingService } from "./streaming.service.js";

@@ -6,7 +6,7 @@
  */
 import multipart from "@fastify/multipart";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import type { AppContext } from "../../context.js";
 import { ErrorResponse } from "../../lib/schemas.js";
 import type { VideosModule } from "../videos/videos.module.js";

@@ -11,7 +11,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import type { Config } from "../../config.js";
 import { badRequest, forbidden } from "../../lib/errors.js";
 import type { AuthService } from "./auth.service.js";

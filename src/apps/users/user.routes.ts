@@ -2,7 +2,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import multipart from "@fastify/multipart";
 import { Type } from "@sinclair/typebox";
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import type { Config } from "../../config.js";
 import { badRequest } from "../../lib/errors.js";
 import { IdParams } from "../../lib/schemas.js";

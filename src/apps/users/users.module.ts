@@ -2,7 +2,7 @@
  * Wires the users domain from the AppContext: one repository, the hasher, the two services and
  * their routes. Test fixtures and the createsuperuser command build the same services.
  */
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import type { AppContext } from "../../context.js";
 import { AuthService } from "./auth.service.js";
 import { authRoutes } from "./auth.routes.js";

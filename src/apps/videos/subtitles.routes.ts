@@ -4,7 +4,7 @@
  */
 import multipart from "@fastify/multipart";
 import { Type } from "@sinclair/typebox";
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import { notFound } from "../../lib/errors.js";
 import { ErrorResponse, IdParams } from "../../lib/schemas.js";
 import type { AuthUser } from "../users/auth.plugin.js";

@@ -11,7 +11,7 @@
 import multipart from "@fastify/multipart";
 import { Type } from "@sinclair/typebox";
 import type { FastifyRequest } from "fastify";
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import { createHash } from "node:crypto";
 import { badRequest, notFound } from "../../lib/errors.js";
 import { isNotFoundError, type Storage } from "../../platform/storage/storage.js";

@@ -12,7 +12,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import type { Db } from "../../platform/db/db.js";
 import type { EventBus } from "../../platform/events/events.js";
 import { ErrorResponse, IdParams } from "../../lib/schemas.js";

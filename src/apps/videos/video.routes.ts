@@ -1,6 +1,6 @@
 /** Catalogue, detail, edit, delete, reprocess and info. Thin: schema in, one service call, schema out. */
 import { Type } from "@sinclair/typebox";
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import { ErrorResponse, IdParams } from "../../lib/schemas.js";
 import { Page } from "../../lib/pagination.js";
 import { InfoSchema, VideoDetailSchema, VideoListItemSchema, VideoListQuery, VideoPatchSchema } from "./video.schemas.js";

@@ -2,7 +2,7 @@
  * Wires the videos domain from the AppContext: one VideoService shared by the routes, the upload
  * pipeline and the job-result applier.
  */
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 import type { AppContext } from "../../context.js";
 import { toBcp47 } from "../../services/transcoder/languages.js";
 import { VideoRepository } from "./video.repository.js";

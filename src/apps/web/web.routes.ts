@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
-import type { App } from "../../app.js";
+import type { App } from "../../lib/app.types.js";
 
 const require = createRequire(import.meta.url);
 

@@ -11,6 +11,7 @@ import path from "node:path";
 import type { ProbeResult } from "../../platform/media/media.types.js";
 import type { TranscodeOptions } from "./transcoder.types.js";
 import { planAudio, type AudioPlan, type Rung } from "./ladder.js";
+import { assertNever } from "../../lib/assert-never.js";
 
 export interface TranscodePaths {
   /** the local source file */
@@ -34,9 +35,6 @@ export const AAC_CODEC = "mp4a.40.2";
 export const rungDir = (quality: string) => `hls/${quality}`;
 export const audioDir = (dir: string) => `hls/audio/${dir}`;
 
-function assertNever(x: never): never {
-  throw new Error(`unexpected value ${String(x)}`);
-}
 
 function segmentExt(type: SegmentType): string {
   switch (type) {

@@ -5,6 +5,7 @@
 import type { ProbeResult } from "../../platform/media/media.types.js";
 import type { TranscodeOptions } from "./transcoder.types.js";
 import { languageName, toBcp47, UNDETERMINED } from "./languages.js";
+import { assertNever } from "../../lib/assert-never.js";
 
 export type H264Profile = "main" | "high";
 
@@ -87,9 +88,6 @@ const LEVELS: ReadonlyArray<{ level: string; maxFs: number; maxMbps: number; max
   { level: "6.2", maxFs: 139_264, maxMbps: 16_711_680, maxBrKbps: 800_000 },
 ];
 
-function assertNever(x: never): never {
-  throw new Error(`unexpected value ${String(x)}`);
-}
 
 function brFactor(profile: H264Profile): number {
   switch (profile) {

@@ -62,6 +62,7 @@ import type {
   TranscodeProgress,
   TranscodeResult,
 } from "./transcoder.types.js";
+import { assertNever } from "../../lib/assert-never.js";
 
 export type TranscodeFailureCode = "transcode_failed" | "timeout" | "storage_error" | "cancelled";
 
@@ -158,9 +159,6 @@ function fromFfmpeg(err: unknown, what: string): TranscodeError {
   return new TranscodeError("transcode_failed", `${what} failed: ${(err as Error).message}`, { cause: err });
 }
 
-function assertNever(x: never): never {
-  throw new Error(`unexpected value ${String(x)}`);
-}
 
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === "ENOENT";
