@@ -19,9 +19,9 @@ import { locateMedia, type MediaTools } from "../src/platform/media/media.tools.
 import { probe } from "../src/platform/media/probe.js";
 import { runFfmpeg } from "../src/platform/media/ffmpeg.runner.js";
 import { DiskStorage } from "../src/platform/storage/disk.storage.js";
-import { createTranscodeHandler } from "../src/services/transcoder/transcode.handler.js";
-import { buildLadder } from "../src/services/transcoder/ladder.js";
-import type { TranscodeJob, TranscodeProgress } from "../src/services/transcoder/transcoder.types.js";
+import { createTranscodeHandler } from "../src/services/transcoder/index.js";
+import { buildLadder } from "../src/services/transcoder/index.js";
+import type { TranscodeJob, TranscodeProgress } from "../src/contracts/transcode.messages.js";
 
 const config = loadConfig();
 const DURATION = Number(process.env.BENCH_DURATION ?? 60);

@@ -22,6 +22,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../src/config.js";
+import { closeDomains, composeDomains } from "../src/composition.js";
 import { createContext } from "../src/context.js";
 import { newId, nowIso } from "../src/lib/ids.js";
 import { buildServer, freePort, statusOf, waitHttp } from "./bench-lib.js";
@@ -164,7 +165,9 @@ async function main(): Promise<void> {
       .insertInto("users")
       .values({ id: userId, username: "bench", username_key: "bench", email: "bench@example.test", password_hash: "x", role: "uploader", display_name: "bench", bio: "", avatar_key: null, is_active: 1, date_joined: nowIso(), last_login: null })
       .execute();
-    const token = await ctx.tokens.signAccess(userId, 0);
+    const domains = await composeDomains(ctx);
+    const token = await domains.users.tokens.signAccess(userId, 0);
+    await closeDomains(domains);
     await ctx.close();
 
     log(`building the server (tsc)…`);

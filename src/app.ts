@@ -2,7 +2,8 @@
  * Builds the Fastify app from an AppContext (see context.ts). The app is a plain function of its
  * context: tests build it with their own context and use `app.inject()`; `server.ts` only starts
  * it. Cross-cutting concerns live here: error format, 404/405, trailing slashes, CORS, helmet,
- * rate limits, OpenAPI, health, auth guard. Domains register their own routes.
+ * rate limits, OpenAPI, health, auth guard. The domains and their routes come from the
+ * composition root (composition.ts).
  */
 import Fastify, { type FastifyError, type FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -18,9 +19,9 @@ import { sql } from "kysely";
 import { Type } from "@sinclair/typebox";
 import { AppError } from "./lib/errors.js";
 import { ErrorResponse } from "./lib/schemas.js";
-import { authPlugin } from "./apps/users/auth.plugin.js";
+import { authPlugin } from "./apps/users/index.js";
 import type { AppContext } from "./context.js";
-import { registerAppRoutes } from "./routes.js";
+import { composeDomains, registerDomainRoutes, type Domains } from "./composition.js";
 import type { App } from "./lib/app.types.js";
 
 export type { App } from "./lib/app.types.js";
@@ -54,8 +55,13 @@ export const EXPOSED_HEADERS = [
   "Retry-After",
 ];
 
-export async function buildApp(ctx: AppContext): Promise<App> {
+/**
+ * `domains` are the composition root's (composition.ts); the harness and the server build them
+ * first so they can reach the same instances the routes use.
+ */
+export async function buildApp(ctx: AppContext, domains?: Domains): Promise<App> {
   const { config } = ctx;
+  const d = domains ?? (await composeDomains(ctx));
   const app = Fastify({
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     bodyLimit: 1024 * 1024,
@@ -181,7 +187,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
   // Once for the whole app; routes opt in with `{ websocket: true }`. Client frames are small
   // control messages, so a tight payload cap keeps a client from making the server buffer much.
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  await app.register(authPlugin, { db: ctx.db, tokens: ctx.tokens });
+  await app.register(authPlugin, { db: ctx.db, tokens: d.users.tokens });
 
   app.get(
     "/api/schema/",
@@ -212,7 +218,7 @@ export async function buildApp(ctx: AppContext): Promise<App> {
     },
   );
 
-  await registerAppRoutes(app, ctx);
+  await registerDomainRoutes(app, ctx, d);
   return app;
 }
 

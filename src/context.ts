@@ -1,12 +1,13 @@
 /**
- * The process's wiring: which adapter implements each port, chosen from Config only. The API
- * server, the worker and the tests all build one of these; `close()` releases everything.
+ * The process's platform: which adapter implements each port, chosen from Config only. The API
+ * server, the CLI and the tests build one of these, then hand it to the composition root
+ * (composition.ts), which builds the domains from it. It knows no domain. `close()` releases
+ * everything.
  */
 import type { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import type { Config } from "./config.js";
 import { openDb, type Db } from "./platform/db/db.js";
-import { TokenService } from "./apps/users/token.service.js";
 import type { Storage } from "./platform/storage/storage.js";
 import { createStorage } from "./platform/storage/storage.factory.js";
 import type { EventBus } from "./platform/events/events.js";
@@ -16,13 +17,11 @@ import { createQueue } from "./platform/queue/queue.factory.js";
 import { locateMedia, type MediaTools } from "./platform/media/media.tools.js";
 import type { Mailer } from "./platform/mail/mailer.js";
 import { createMailer } from "./platform/mail/mailer.factory.js";
-import { UserHooks } from "./apps/users/user.hooks.js";
 
 export interface AppContext {
   config: Config;
   logger: Logger;
   db: Db;
-  tokens: TokenService;
   /** shared ioredis connection (rate-limit store, locks) when REDIS_URL is set */
   redis: Redis | null;
   storage: Storage;
@@ -32,8 +31,6 @@ export interface AppContext {
   media: MediaTools;
   /** account email (password reset): console, file or SMTP backend */
   mailer: Mailer;
-  /** where other domains plug into the users domain (quota used, account content removal) */
-  userHooks: UserHooks;
   close(): Promise<void>;
 }
 
@@ -46,7 +43,6 @@ export interface ContextOptions {
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
   const logger = pino({ level: config.logLevel });
   const db = await openDb({ ...config.db, schema: opts.pgSchema ?? config.db.schema }, { migrate: opts.migrate !== false });
-  const tokens = await TokenService.create(config);
   // ioredis is imported only when REDIS_URL is set (embedded processes never load it).
   const redis = config.redisUrl ? new (await import("ioredis")).Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }) : null;
   const storage = await createStorage(config);
@@ -54,21 +50,18 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const queue = await createQueue(config, db);
   const media = await locateMedia(config);
   const mailer = await createMailer(config, logger);
-  const userHooks = new UserHooks();
   // closed in reverse order: the queue first (it may still report to the event bus), storage last
   const closers: (() => Promise<unknown>)[] = [() => storage.close(), () => events.close(), () => queue.close()];
   return {
     config,
     logger,
     db,
-    tokens,
     redis,
     storage,
     events,
     queue,
     media,
     mailer,
-    userHooks,
     async close() {
       for (const c of closers.reverse()) await c();
       await mailer.close();

@@ -1,13 +1,13 @@
 /**
  * Starts the API (and, in the embedded default, the workers in the same process). Everything is
  * built elsewhere: config.ts reads the environment, context.ts picks adapters, app.ts builds the
- * Fastify app (whose domains schedule their own periodic tasks, e.g. the upload sweep), workers.ts
- * lists the job handlers. `--api-only` (npm run start:api) runs no worker.
+ * Fastify app from the domains that composition.ts builds (they schedule their own periodic
+ * tasks, e.g. the upload sweep), and composition.ts also lists the job handlers. `--api-only` (npm run start:api) runs no worker.
  */
 import { loadConfigOrExit } from "./config.js";
 import { createContext } from "./context.js";
 import { buildApp } from "./app.js";
-import { createJobHandlers } from "./workers.js";
+import { composeJobHandlers } from "./composition.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit("vidflux");
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   );
   const app = await buildApp(ctx);
   if (!apiOnly) {
-    await ctx.queue.work(createJobHandlers({ config, storage: ctx.storage, tools: ctx.media }), { concurrency: config.media.workerConcurrency });
+    await ctx.queue.work(composeJobHandlers({ config, storage: ctx.storage, media: ctx.media }), { concurrency: config.media.workerConcurrency });
     ctx.logger.info({ concurrency: config.media.workerConcurrency, queue: ctx.queue.kind }, "embedded worker started");
   }
   await app.listen({ port: config.port, host: config.host });

@@ -10,7 +10,7 @@ import { openDb } from "./platform/db/db.js";
 import { createStorage } from "./platform/storage/storage.factory.js";
 import { createQueue } from "./platform/queue/queue.factory.js";
 import { locateMedia } from "./platform/media/media.tools.js";
-import { createJobHandlers } from "./workers.js";
+import { composeJobHandlers } from "./composition.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit("vidflux worker");
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     }
   }
   const queue = await createQueue(config, db);
-  await queue.work(createJobHandlers({ config, storage, tools }), { concurrency: config.media.workerConcurrency });
+  await queue.work(composeJobHandlers({ config, storage, media: tools }), { concurrency: config.media.workerConcurrency });
   logger.info({ queue: queue.kind, concurrency: config.media.workerConcurrency }, "worker started");
 
   let closing = false;

@@ -12,13 +12,10 @@ import { createInterface, type Interface } from "node:readline";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { ConfigError, loadConfig, type Config } from "../config.js";
-import { openDb } from "../platform/db/db.js";
+import { createContext } from "../context.js";
+import { closeDomains, composeDomains } from "../composition.js";
 import { AppError } from "../lib/errors.js";
-import { createAccount } from "../apps/users/auth.service.js";
-import { PasswordHasher } from "../apps/users/password-hasher.js";
-import { passwordViolations } from "../apps/users/password-rules.js";
-import { usernameKey, validEmail, validUsername } from "../apps/users/user.identity.js";
-import { UserRepository } from "../apps/users/user.repository.js";
+import { createAccount, passwordViolations, usernameKey, validEmail, validUsername } from "../apps/users/index.js";
 
 const USAGE = "usage: createsuperuser --username NAME --email EMAIL [--password PASSWORD]";
 const MAX_PROMPTS = 3;
@@ -157,16 +154,18 @@ export async function createSuperuser(argv: string[], io: CliIo): Promise<number
     }
     throw err;
   }
-  const db = await openDb(config.db);
+  // The same composition as the server's: the users domain's repository and hasher, built once.
+  const ctx = await createContext(config);
+  const domains = await composeDomains(ctx);
   try {
-    const repo = new UserRepository(db, config.db.kind);
+    const { repo, hasher } = domains.users;
     const username = validUsername(values.username);
     const email = validEmail(values.email);
     // Refuse before asking for a password, as Django does.
     if (await repo.usernameTaken(usernameKey(username))) throw new CliError("That username is already taken.");
     if (await repo.emailTaken(email)) throw new CliError("A user with that email already exists.");
     const password = await choosePassword(config, values.password, username, email, io);
-    const row = await createAccount({ repo, hasher: PasswordHasher.fromConfig(config) }, { username, email, password, role: "admin" });
+    const row = await createAccount({ repo, hasher }, { username, email, password, role: "admin" });
     io.stdout.write(`Superuser "${row.username}" created successfully.\n`);
     return 0;
   } catch (err) {
@@ -176,7 +175,8 @@ export async function createSuperuser(argv: string[], io: CliIo): Promise<number
     }
     throw err;
   } finally {
-    await db.destroy();
+    await closeDomains(domains);
+    await ctx.close();
   }
 }
 

@@ -9,11 +9,14 @@ import pg from "pg";
 import { loadConfig, type Config } from "../config.js";
 import { createContext, type AppContext } from "../context.js";
 import { buildApp, type App } from "../app.js";
+import { composeDomains, type Domains } from "../composition.js";
 import { TEST_DATABASE_URL } from "./test-env.js";
 
 export interface Harness {
   app: App;
   ctx: AppContext;
+  /** the domains the app's routes use (the composition root's, built once) */
+  domains: Domains;
   config: Config;
   dataDir: string;
   close(): Promise<void>;
@@ -50,11 +53,13 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   });
   const pgSchema = config.db.kind === "postgres" ? await createPgSchema(config.db.url!) : null;
   const ctx = await createContext(config, pgSchema ? { pgSchema: pgSchema.schema } : {});
-  const app = await buildApp(ctx);
+  const domains = await composeDomains(ctx);
+  const app = await buildApp(ctx, domains);
   await app.ready();
   return {
     app,
     ctx,
+    domains,
     config,
     dataDir,
     async close() {

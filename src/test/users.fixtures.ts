@@ -7,10 +7,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Harness } from "./app-harness.js";
-import type { AppContext } from "../context.js";
-import type { Role } from "../apps/users/permissions.js";
-import { createUsersServices, type UsersServices } from "../apps/users/users.module.js";
-import { usernameKey } from "../apps/users/user.identity.js";
+import { usernameKey, type Role, type UsersModule } from "../apps/users/index.js";
 import { newId, nowIso } from "../lib/ids.js";
 import { parseEmail, type ParsedEmail } from "../platform/mail/mail.testing.js";
 
@@ -32,15 +29,12 @@ export interface CreateUserOptions {
   isActive?: boolean;
 }
 
-const servicesByCtx = new WeakMap<AppContext, UsersServices>();
 const hashes = new Map<string, Promise<string>>();
 let seq = 0;
 
-/** The users domain's services for a harness (the same classes the routes use). */
-export function usersServices(h: Harness): UsersServices {
-  let s = servicesByCtx.get(h.ctx);
-  if (!s) servicesByCtx.set(h.ctx, (s = createUsersServices(h.ctx)));
-  return s;
+/** The users domain's services for a harness (the very instances the routes use). */
+export function usersServices(h: Harness): UsersModule {
+  return h.domains.users;
 }
 
 export async function createUser(h: Harness, opts: CreateUserOptions = {}): Promise<TestUser> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cacheControl, contentTypeOf, hlsKey, kindOf } from "./hls.js";
+import { cacheControl, contentTypeOf, kindOf } from "../../contracts/media-layout.js";
+import { hlsKey } from "./hls.js";
 
 const ID = "0b5a7c1e-3f7e-4c43-9a4e-2d2b1c6c9f10";
 

@@ -3,6 +3,11 @@
  * enough to list segments with their start times (the segmented structure), find a rendition's
  * first segment (view counting), and append a playback token to every URI of a private video's
  * playlists so players need no custom headers.
+ *
+ * Not `hls-parser`: its parse → stringify round trip drops tags it does not model (vendor `#X-…`
+ * tags, a default EXT-X-MEDIA-SEQUENCE), reorders attributes and reformats EXTINF durations, so
+ * it cannot rewrite URIs while keeping every other byte; as a reader it throws TypeErrors on
+ * non-playlists, takes `#EXTINF:abc` as a duration and logs to the console in its lenient mode.
  */
 
 export interface MediaSegment {

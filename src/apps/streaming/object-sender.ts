@@ -14,7 +14,8 @@ import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { Storage } from "../../platform/storage/storage.js";
+import { LRUCache } from "lru-cache";
+import type { ObjectInfo, Storage } from "../../platform/storage/storage.js";
 import { isNotFoundError } from "../../platform/storage/storage.js";
 import { multipartPlan, planResponse, validatorHeaders, type ByteRange, type Representation, type ResponsePlan } from "./range.js";
 import { OpenFileCache, readFully, FileNotFound, type OpenFile } from "./open-files.js";
@@ -181,21 +182,29 @@ function one(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(", ") : v;
 }
 
+/**
+ * At most this many S3 stats: the segments and MP4s being streamed by this process right now
+ * (a segment is re-requested within seconds by players seeking or retrying); ~100 bytes each.
+ */
+const STAT_CACHE_MAX = 4096;
+
 /** S3 stat results are kept briefly too: a HEAD per range request would double the latency. */
 class StatCache {
-  private readonly map = new Map<string, { at: number; info: { size: number; etag: string; mtimeMs: number } | null }>();
-  constructor(private readonly ttlMs: number) {}
-  async get(storage: Storage, key: string) {
-    const now = Date.now();
-    const hit = this.map.get(key);
-    if (hit && now - hit.at < this.ttlMs) return hit.info;
+  /** `{ info: null }` records a missing object (lru-cache values cannot be null) */
+  private readonly cache: LRUCache<string, { info: ObjectInfo | null }>;
+  constructor(ttlMs: number) {
+    // lru-cache reads ttl 0 as "never expires" and wants an integer: 0 here means "do not reuse".
+    this.cache = new LRUCache({ max: STAT_CACHE_MAX, ttl: Math.max(1, Math.round(ttlMs)) });
+  }
+  async get(storage: Storage, key: string): Promise<ObjectInfo | null> {
+    const hit = this.cache.get(key);
+    if (hit) return hit.info;
     const info = await storage.stat(key);
-    if (this.map.size > 4096) this.map.clear();
-    this.map.set(key, { at: now, info });
+    this.cache.set(key, { info });
     return info;
   }
   evictPrefix(prefix: string): void {
-    for (const k of this.map.keys()) if (k.startsWith(prefix)) this.map.delete(k);
+    for (const k of [...this.cache.keys()]) if (k.startsWith(prefix)) this.cache.delete(k);
   }
 }
 

@@ -4,8 +4,14 @@
  * live `ttlMs` (default 2 s): storage writes replace files by rename, so an fd pins the version it
  * opened and the cache picks up a new version within the TTL. Descriptors in use by a response
  * are reference-counted and closed only once released.
+ *
+ * The entries live in an `LRUCache` (bounded by `maxEntries`, `ttl` = `ttlMs`) whose `dispose`
+ * only *retires* an entry: whatever drops it (LRU eviction, TTL expiry, `evictPrefix`, `close`), an
+ * entry still referenced by a streaming response keeps its descriptor open, and `release` closes
+ * it when the last reference goes. Only an unreferenced retired entry is closed at once.
  */
 import { close as fsClose, constants, fstat, open as fsOpen, read as fsRead, type BigIntStats } from "node:fs";
+import { LRUCache } from "lru-cache";
 
 export interface OpenFile {
   readonly fd: number;
@@ -17,8 +23,7 @@ export interface OpenFile {
 
 interface Entry extends OpenFile {
   refs: number;
-  expires: number;
-  /** evicted from the map; closed when the last reference is released */
+  /** dropped from the cache; closed when the last reference is released */
   evicted: boolean;
 }
 
@@ -58,32 +63,34 @@ export function readFully(fd: number, buf: Buffer, position: number): Promise<vo
 const MISSING = new Set(["ENOENT", "ENOTDIR", "EISDIR"]);
 
 export class OpenFileCache {
-  private readonly map = new Map<string, Entry>();
+  private readonly cache: LRUCache<string, Entry>;
+  /** in-flight opens, so concurrent misses for one path share one open + fstat (not a cache) */
   private readonly opening = new Map<string, Promise<Entry>>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(
-    private readonly ttlMs = 2000,
-    private readonly maxEntries = 512,
-  ) {
-    this.sweeper = setInterval(() => this.sweep(Date.now()), Math.max(ttlMs, 250));
+  /**
+   * `maxEntries` (512) keeps the cache well under the usual 1024-descriptor soft limit, leaving
+   * room for sockets, the database and descriptors still held by responses after eviction.
+   */
+  constructor(ttlMs = 2000, maxEntries = 512) {
+    // lru-cache reads ttl 0 as "never expires" and wants an integer: 0 here means "do not reuse".
+    this.cache = new LRUCache<string, Entry>({ max: maxEntries, ttl: Math.max(1, Math.round(ttlMs)), dispose: (e) => this.retire(e) });
+    // lru-cache drops stale entries lazily (on get); expired descriptors are closed by this sweep.
+    this.sweeper = setInterval(() => this.cache.purgeStale(), Math.max(ttlMs, 250));
     this.sweeper.unref();
   }
 
   /** An open file for `path` (absolute), referenced until `release`; FileNotFound when missing. */
   async acquire(path: string): Promise<OpenFile> {
-    const now = Date.now();
-    const hit = this.map.get(path);
+    // A stale hit is dropped (and retired) by `get` itself.
+    const hit = this.cache.get(path);
     if (hit) {
-      if (hit.expires > now) {
-        hit.refs++;
-        return hit;
-      }
-      this.evict(path, hit);
+      hit.refs++;
+      return hit;
     }
     let p = this.opening.get(path);
     if (!p) {
-      p = this.openEntry(path, now).finally(() => this.opening.delete(path));
+      p = this.openEntry(path).finally(() => this.opening.delete(path));
       this.opening.set(path, p);
     }
     const e = await p;
@@ -97,7 +104,7 @@ export class OpenFileCache {
     if (e.refs <= 0 && e.evicted) closeFd(e.fd);
   }
 
-  private async openEntry(path: string, now: number): Promise<Entry> {
+  private async openEntry(path: string): Promise<Entry> {
     let fd: number;
     try {
       fd = await openFd(path);
@@ -123,19 +130,15 @@ export class OpenFileCache {
       mtimeMs: Number(st.mtimeNs / 1_000_000n),
       etag: `"${st.size.toString(16)}-${st.mtimeNs.toString(16)}-${st.ino.toString(16)}"`,
       refs: 0,
-      expires: now + this.ttlMs,
       evicted: false,
     };
-    if (this.map.size >= this.maxEntries) {
-      const [oldKey, old] = this.map.entries().next().value as [string, Entry];
-      this.evict(oldKey, old);
-    }
-    this.map.set(path, e);
+    // At `maxEntries` the least recently used entry is retired (see `retire`).
+    this.cache.set(path, e);
     return e;
   }
 
-  private evict(path: string, e: Entry): void {
-    if (this.map.get(path) === e) this.map.delete(path);
+  /** The cache's `dispose`: the entry left the cache; its fd closes now only if no response holds it. */
+  private retire(e: Entry): void {
     if (e.evicted) return;
     e.evicted = true;
     if (e.refs <= 0) closeFd(e.fd);
@@ -143,15 +146,13 @@ export class OpenFileCache {
 
   /** Drops every entry whose path starts with `prefix` (a deleted or replaced video). */
   evictPrefix(prefix: string): void {
-    for (const [k, e] of this.map) if (k.startsWith(prefix)) this.evict(k, e);
-  }
-
-  private sweep(now: number): void {
-    for (const [k, e] of this.map) if (e.expires <= now) this.evict(k, e);
+    // Expired entries (which `keys()` skips) go too, so no descriptor of a deleted file lingers.
+    this.cache.purgeStale();
+    for (const k of [...this.cache.keys()]) if (k.startsWith(prefix)) this.cache.delete(k);
   }
 
   close(): void {
     clearInterval(this.sweeper);
-    for (const [k, e] of this.map) this.evict(k, e);
+    this.cache.clear();
   }
 }

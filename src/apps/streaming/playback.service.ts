@@ -9,7 +9,7 @@
 import { errors as joseErrors } from "jose";
 import type { Config } from "../../config.js";
 import { AppError } from "../../lib/errors.js";
-import type { TokenService } from "../users/token.service.js";
+import type { TokenService } from "../users/index.js";
 
 export interface PlaybackClaims {
   vid: string;

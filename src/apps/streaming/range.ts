@@ -3,6 +3,13 @@
  * of the request headers and the representation's size and validators. The streaming routes ask
  * `planResponse()` what to answer (200, 206 single/multipart, 304, 412, 416) and only then touch
  * storage, so every decision here is unit-tested without I/O.
+ *
+ * The Range grammar is ours rather than `range-parser`'s (1.3): that package answers -1
+ * (unsatisfiable, 416) to `bytes=-5000` on 1000 bytes where RFC 9110 §14.1.1 says a suffix longer
+ * than the representation selects all of it, and to `bytes=5-1` where §14.1.1 makes the specifier
+ * invalid (ignored: 200); it drops an invalid spec inside a list instead of ignoring the header,
+ * rejects the empty list elements (`0-1,,2-3`) §5.6.1 says to accept, answers 416 to `bytes=-N` on
+ * an empty representation, and has no cap on the number of ranges.
  */
 import type { ByteRange } from "../../platform/storage/storage.js";
 

@@ -16,7 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { createUser } from "../../test/users.fixtures.js";
 import { newId } from "../../lib/ids.js";
-import { streamingModule } from "./streaming.module.js";
 import { buildFixture, insertReadyVideo, storeFixture } from "./streaming.fixtures.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -85,7 +84,7 @@ describe.skipIf(!available)("hls.js in Chromium, cross-origin, private video", (
   });
 
   it("plays, lists both audio languages and the subtitles, and keeps playing across a level switch", async () => {
-    const token = await streamingModule(h.ctx).playback.issue(videoId);
+    const token = await h.domains.streaming.playback.issue(videoId);
     const master = `${apiOrigin}/api/videos/${videoId}/hls/master.m3u8?token=${encodeURIComponent(token)}`;
     const tab = await browser.newPage();
     const failed: string[] = [];

@@ -12,8 +12,8 @@ import { promisify } from "node:util";
 import type { AppContext } from "../../context.js";
 import { newId, nowIso } from "../../lib/ids.js";
 import type { Storage } from "../../platform/storage/storage.js";
-import type { TranscodeResult } from "../../services/transcoder/transcoder.types.js";
-import type { VideoRow } from "../videos/video.repository.js";
+import type { TranscodeResult } from "../../contracts/transcode.messages.js";
+import type { VideoRow } from "../videos/index.js";
 
 const run = promisify(execFile);
 

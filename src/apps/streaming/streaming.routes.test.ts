@@ -10,9 +10,8 @@ import { authHeader, createUser, type TestUser } from "../../test/users.fixtures
 import { newId } from "../../lib/ids.js";
 import { parseMasterPlaylist, parseMediaPlaylist, resolveRelative } from "./m3u8.js";
 import { formatHttpDate } from "./range.js";
-import { invalidateVideo, streamingModule } from "./streaming.module.js";
 import { buildFixture, fixtureFiles, fixtureKey, insertReadyVideo, storeFixture } from "./streaming.fixtures.js";
-import type { TranscodeResult } from "../../services/transcoder/transcoder.types.js";
+import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 
 const ORIGIN = "http://player.example";
 const UA = { "user-agent": "vitest-agent" };
@@ -39,7 +38,7 @@ async function views(id: string): Promise<number> {
 async function expectViews(id: string, want: number): Promise<void> {
   const deadline = Date.now() + 3000;
   for (;;) {
-    await streamingModule(h.ctx).views.flush();
+    await h.domains.streaming.views.flush();
     const n = await views(id);
     if (n === want || Date.now() > deadline) return expect(n).toBe(want);
     await new Promise((r) => setTimeout(r, 25));
@@ -110,7 +109,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const redis = h?.ctx.redis;
   if (redis) {
-    await streamingModule(h.ctx).views.flush();
+    await h.domains.streaming.views.flush();
     const keys = await redis.keys(`${REDIS_PREFIX}*`);
     if (keys.length) await redis.del(...keys);
   }
@@ -327,7 +326,7 @@ describe("HLS delivery", () => {
 });
 
 describe("private playback", () => {
-  const issue = (id: string) => streamingModule(h.ctx).playback.issue(id);
+  const issue = (id: string) => h.domains.streaming.playback.issue(id);
 
   it("hides private media without credentials", async () => {
     expect((await h.app.inject({ url: hls(priv.id, "master.m3u8") })).statusCode).toBe(404);
@@ -443,7 +442,7 @@ describe("views", () => {
 
   it("counts private views with a token and refuses POST /view/ without access", async () => {
     const before = await views(priv.id);
-    const token = await streamingModule(h.ctx).playback.issue(priv.id);
+    const token = await h.domains.streaming.playback.issue(priv.id);
     expect((await h.app.inject({ method: "POST", url: `/api/videos/${priv.id}/view/` })).statusCode).toBe(404);
     const r = await h.app.inject({ method: "POST", url: `/api/videos/${priv.id}/view/?token=${encodeURIComponent(token)}`, headers: UA });
     expect(r.json()).toEqual({ counted: true });
@@ -539,7 +538,7 @@ describe("segmented structure", () => {
   });
 
   it("carries the playback token in a private video's segment URIs", async () => {
-    const token = await streamingModule(h.ctx).playback.issue(priv.id);
+    const token = await h.domains.streaming.playback.issue(priv.id);
     const r = await h.app.inject({ url: `/api/videos/${priv.id}/segments/?token=${encodeURIComponent(token)}` });
     expect(r.statusCode).toBe(200);
     const uri = r.json().renditions[0].segments[0].uri as string;
@@ -555,14 +554,14 @@ describe("cached video state", () => {
     await insertReadyVideo(h.ctx, { id, ownerId: owner.user.id, media });
     expect((await h.app.inject({ url: mp4(id), headers: { range: "bytes=0-9" } })).statusCode).toBe(206);
     await h.ctx.db.updateTable("videos").set({ visibility: "private" }).where("id", "=", id).execute();
-    invalidateVideo(h.ctx, id);
+    h.domains.streaming.invalidate(id);
     expect((await h.app.inject({ url: mp4(id), headers: { range: "bytes=0-9" } })).statusCode).toBe(404);
     await h.ctx.db.updateTable("videos").set({ visibility: "public" }).where("id", "=", id).execute();
-    invalidateVideo(h.ctx, id);
+    h.domains.streaming.invalidate(id);
     expect((await h.app.inject({ url: hls(id, "240p/seg_000.ts") })).statusCode).toBe(200);
     await h.ctx.storage.deletePrefix(`videos/${id}/`);
     await h.ctx.db.deleteFrom("videos").where("id", "=", id).execute();
-    invalidateVideo(h.ctx, id);
+    h.domains.streaming.invalidate(id);
     expect((await h.app.inject({ url: hls(id, "240p/seg_000.ts") })).statusCode).toBe(404);
   });
 

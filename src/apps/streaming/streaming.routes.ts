@@ -7,7 +7,7 @@
 import { Type } from "@sinclair/typebox";
 import type { App } from "../../lib/app.types.js";
 import { ErrorResponse, IdParams } from "../../lib/schemas.js";
-import { MAX_CHAPTER_TITLE, MAX_CHAPTERS } from "./chapters.js";
+import { MAX_CHAPTER_TITLE, MAX_CHAPTERS } from "../videos/index.js";
 import type { StreamingService } from "./streaming.service.js";
 
 const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 4096, description: "Playback token (private videos)." })) });

@@ -12,7 +12,6 @@ import { createUser } from "../../test/users.fixtures.js";
 import { newId } from "../../lib/ids.js";
 import { startS3rver, type S3rverHandle } from "../../platform/storage/s3rver.fixture.js";
 import { parseMasterPlaylist, parseMediaPlaylist } from "./m3u8.js";
-import { streamingModule } from "./streaming.module.js";
 import { buildFixture, fixtureFiles, insertReadyVideo, storeFixture } from "./streaming.fixtures.js";
 
 let s3: S3rverHandle;
@@ -111,7 +110,7 @@ describe("S3 redirect mode", () => {
   });
 
   it("redirects authorized media requests to presigned URLs that honour Range", async () => {
-    const token = encodeURIComponent(await streamingModule(h.ctx).playback.issue(id));
+    const token = encodeURIComponent(await h.domains.streaming.playback.issue(id));
     expect((await h.app.inject({ url: `/api/videos/${id}/stream/240p/` })).statusCode).toBe(404);
     const r = await h.app.inject({ url: `/api/videos/${id}/stream/240p/?token=${token}`, headers: { range: "bytes=0-99" } });
     expect(r.statusCode).toBe(302);

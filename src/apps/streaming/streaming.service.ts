@@ -4,14 +4,14 @@
  * on first media bytes, chapters and the segmented structure.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { LRUCache } from "lru-cache";
 import type { Config } from "../../config.js";
 import { badRequest, conflict, forbidden, notFound } from "../../lib/errors.js";
 import { UUID_RE } from "../../lib/ids.js";
 import type { Storage } from "../../platform/storage/storage.js";
-import type { VideoRepository } from "../videos/video.repository.js";
-import { VideoService } from "../videos/video.service.js";
-import { chaptersOf, chaptersToWebVtt, segmentSpan, validateChapters, withEnds, type Chapter, type ChapterInput } from "./chapters.js";
-import { cacheControl, contentTypeOf, hlsKey, hlsRel, kindOf, masterKey } from "./hls.js";
+import { chaptersOf, chaptersToWebVtt, segmentSpan, validateChapters, VideoService, withEnds, type Chapter, type ChapterInput, type VideoRepository } from "../videos/index.js";
+import { cacheControl, contentTypeOf, kindOf } from "../../contracts/media-layout.js";
+import { hlsKey, hlsRel, masterKey } from "./hls.js";
 import { isMasterPlaylist, parseMasterPlaylist, parseMediaPlaylist, resolveRelative, rewritePlaylistUris, withQueryParam, type MediaPlaylist } from "./m3u8.js";
 import { BufferSource, type ObjectSender } from "./object-sender.js";
 import type { PlaybackService } from "./playback.service.js";
@@ -57,17 +57,28 @@ export interface SegmentStructure {
 /** Playlists are tiny; anything bigger is not one of ours. */
 const MAX_PLAYLIST_BYTES = 4 * 1024 * 1024;
 
+/**
+ * At most this many parsed playlists: one per rung and audio/subtitle track (a handful per video)
+ * of the videos being watched in this process; a parsed VOD playlist is a few KiB.
+ */
+const PLAYLIST_CACHE_MAX = 2048;
+
 /** Parsed media playlists, kept as briefly as video rows (they change only while converting). */
 class PlaylistCache {
-  private readonly map = new Map<string, { at: number; pl: MediaPlaylist | null }>();
+  /** `{ pl: null }` records a missing or unparseable playlist (lru-cache values cannot be null) */
+  private readonly cache: LRUCache<string, { pl: MediaPlaylist | null }>;
+
   constructor(
     private readonly sender: ObjectSender,
-    private readonly ttlMs: number,
-  ) {}
+    ttlMs: number,
+  ) {
+    // lru-cache reads ttl 0 as "never expires" and wants an integer: 0 here means "do not reuse".
+    this.cache = new LRUCache({ max: PLAYLIST_CACHE_MAX, ttl: Math.max(1, Math.round(ttlMs)) });
+  }
 
   async get(key: string): Promise<MediaPlaylist | null> {
-    const hit = this.map.get(key);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.pl;
+    const hit = this.cache.get(key);
+    if (hit) return hit.pl;
     const obj = await this.sender.readAll(key, MAX_PLAYLIST_BYTES);
     let pl: MediaPlaylist | null = null;
     if (obj) {
@@ -77,13 +88,12 @@ class PlaylistCache {
         pl = null;
       }
     }
-    if (this.map.size > 2048) this.map.clear();
-    this.map.set(key, { at: Date.now(), pl });
+    this.cache.set(key, { pl });
     return pl;
   }
 
   invalidatePrefix(prefix: string): void {
-    for (const k of this.map.keys()) if (k.startsWith(prefix)) this.map.delete(k);
+    for (const k of [...this.cache.keys()]) if (k.startsWith(prefix)) this.cache.delete(k);
   }
 }
 

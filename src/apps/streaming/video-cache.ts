@@ -4,9 +4,11 @@
  * live `ttlMs` (2 s by default); `invalidate(id)` drops one at once when this process changes the
  * video (chapters PUT here, PATCH/DELETE in the videos domain via `invalidateVideo`). Other
  * processes see changes within the TTL. Concurrent misses for one id share a single query.
+ * Missing videos are cached too (as null), so probing unknown ids does not reach the database.
  */
+import { LRUCache } from "lru-cache";
 import type { Db } from "../../platform/db/db.js";
-import type { TranscodeResult } from "../../services/transcoder/transcoder.types.js";
+import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 
 export interface StreamVideo {
   id: string;
@@ -23,29 +25,36 @@ export interface StreamVideo {
 }
 
 export class VideoCache {
-  private readonly map = new Map<string, { at: number; v: StreamVideo | null }>();
+  /** rows by id; `{ v: null }` records a missing video (lru-cache values cannot be null) */
+  private readonly rows: LRUCache<string, { v: StreamVideo | null }>;
+  /**
+   * In-flight queries (not a cache). Kept beside the LRU rather than using its `fetchMethod`:
+   * lru-cache aborts a fetch whose key is deleted and rejects its waiters, whereas here a racing
+   * `invalidate` only keeps the older row out of the cache and its waiters still get an answer.
+   */
   private readonly loading = new Map<string, Promise<StreamVideo | null>>();
   private generation = 0;
 
+  /** `maxEntries` rows of ~1-2 KiB each (media JSON included) bound the cache to a few MiB. */
   constructor(
     private readonly db: Db,
-    private readonly ttlMs = 2000,
-    private readonly maxEntries = 10_000,
-  ) {}
+    ttlMs = 2000,
+    maxEntries = 10_000,
+  ) {
+    // lru-cache reads ttl 0 as "never expires" and wants an integer: 0 here means "do not reuse".
+    this.rows = new LRUCache({ max: maxEntries, ttl: Math.max(1, Math.round(ttlMs)) });
+  }
 
   async get(id: string): Promise<StreamVideo | null> {
-    const hit = this.map.get(id);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.v;
+    const hit = this.rows.get(id);
+    if (hit) return hit.v;
     let p = this.loading.get(id);
     if (!p) {
       const gen = this.generation;
       p = this.load(id)
         .then((v) => {
           // An invalidation that raced the query must win: do not store the older row.
-          if (gen === this.generation) {
-            if (this.map.size >= this.maxEntries) this.map.delete(this.map.keys().next().value as string);
-            this.map.set(id, { at: Date.now(), v });
-          }
+          if (gen === this.generation) this.rows.set(id, { v });
           return v;
         })
         .finally(() => this.loading.delete(id));
@@ -56,7 +65,7 @@ export class VideoCache {
 
   invalidate(id: string): void {
     this.generation++;
-    this.map.delete(id);
+    this.rows.delete(id);
     this.loading.delete(id);
   }
 

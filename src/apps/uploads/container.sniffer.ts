@@ -6,6 +6,7 @@
  * (`moov`) may sit at the end, so only ffprobe on the complete file can say more.
  * Pure functions, no I/O.
  */
+import type { FailureCode } from "../videos/index.js";
 
 /** Bytes the sniffer wants before deciding (MPEG-TS needs four 188-byte packets). */
 export const SNIFF_BYTES = 1024;
@@ -208,4 +209,34 @@ function sniffRaw(b: Buffer, done: boolean): SniffVerdict | null {
   const t = text(b);
   if (t) return refuse("not_a_video", t);
   return refuse("not_a_video", "unrecognised binary data");
+}
+
+/** The first bytes were judged: the upload is terminated with this code. */
+export class UploadRefusedError extends Error {
+  constructor(
+    readonly code: FailureCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "UploadRefusedError";
+  }
+}
+
+/**
+ * An `inspect` hook for a byte stream: collects the first SNIFF_BYTES as they arrive, judges them
+ * once a verdict is possible and throws UploadRefusedError on a refusal; after the verdict it
+ * does nothing. `stored`: the bytes already kept before this stream (a resumed upload still inside
+ * the sniff window); `whole(received)`: whether `received` bytes of this stream end the file.
+ */
+export function headSniffer(stored: Buffer, accepted: readonly string[], whole: (received: number) => boolean = () => false): (chunk: Buffer, received: number) => void {
+  let head: Buffer | null = stored;
+  return (chunk, received) => {
+    if (head === null) return;
+    head = Buffer.concat([head, chunk.subarray(0, Math.max(0, SNIFF_BYTES - head.length))]);
+    const verdict = sniffContainer(head, whole(received), accepted);
+    if (verdict) {
+      head = null;
+      if (!verdict.ok) throw new UploadRefusedError(verdict.code, verdict.message);
+    }
+  };
 }

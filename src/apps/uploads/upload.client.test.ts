@@ -10,9 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DetailedError, Upload, type HttpRequest, type HttpResponse } from "tus-js-client";
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { authHeader, createUser } from "../../test/users.fixtures.js";
-import { videoKeys } from "../videos/video.types.js";
+import { videoKeys } from "../videos/index.js";
 import { makeMp4, sha256, waitForStatus } from "./upload.fixtures.js";
-import { uploadServiceFor } from "./uploads.module.js";
 
 interface Result {
   videoId: string | null;
@@ -35,7 +34,7 @@ describe("real clients", () => {
   });
   afterAll(async () => {
     if (h) {
-      await uploadServiceFor(h.ctx).idle();
+      await h.domains.uploads.validation.idle();
       await h.close();
     }
     rmSync(dir, { recursive: true, force: true });
@@ -155,7 +154,7 @@ describe("real clients", () => {
       const plain = await createUser(h, { role: "user" });
       expect((await post(plain.access, { title: "No right" }, mp4)).status).toBe(403);
       // Nothing was left behind in staging (the refused and accepted files alike).
-      await uploadServiceFor(h.ctx).idle();
+      await h.domains.uploads.validation.idle();
       expect(readdirSync(path.join(h.config.dataDir, "uploads"))).toEqual([]);
       const health = await fetch(`${base}/api/health/`);
       expect(health.status).toBe(200);

@@ -11,7 +11,7 @@ import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import type { Harness } from "../../test/app-harness.js";
 import { authHeader } from "../../test/users.fixtures.js";
-import { VideoRepository, type VideoRow } from "../videos/video.repository.js";
+import type { VideoRow } from "../videos/index.js";
 import { formatUploadMetadata, TUS_RESUMABLE } from "./tus.headers.js";
 
 const run = promisify(execFile);
@@ -227,7 +227,7 @@ export async function tusUpload(h: Harness, access: string, data: Buffer, o: { c
 }
 
 export async function videoRow(h: Harness, id: string): Promise<VideoRow | undefined> {
-  return new VideoRepository(h.ctx.db).find(id);
+  return h.domains.videos.repo.find(id);
 }
 
 /** Polls the video until its status is one of `statuses` (validation runs in the background). */

@@ -34,7 +34,6 @@ import {
   withHugeResolution,
   zipArchive,
 } from "./upload.fixtures.js";
-import { uploadServiceFor } from "./uploads.module.js";
 
 interface Case {
   name: string;
@@ -61,7 +60,7 @@ describe("hostile uploads", () => {
   });
   afterAll(async () => {
     if (h) {
-      await uploadServiceFor(h.ctx).idle();
+      await h.domains.uploads.validation.idle();
       await h.close();
     }
     rmSync(dir, { recursive: true, force: true });

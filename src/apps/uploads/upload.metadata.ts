@@ -4,7 +4,7 @@
  * filename is kept for display only, reduced to a clean last path segment, and never used as a path.
  */
 import { badRequest } from "../../lib/errors.js";
-import { VISIBILITIES, type Visibility } from "../videos/video.types.js";
+import { VISIBILITIES, type Visibility } from "../videos/index.js";
 
 export interface VideoFields {
   title: string;

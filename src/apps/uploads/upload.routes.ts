@@ -7,19 +7,18 @@
 import multipart from "@fastify/multipart";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { App } from "../../lib/app.types.js";
-import type { AppContext } from "../../context.js";
+import type { Config } from "../../config.js";
 import { ErrorResponse } from "../../lib/schemas.js";
-import type { VideosModule } from "../videos/videos.module.js";
-import { VideoDetailSchema } from "../videos/video.schemas.js";
+import { VideoDetailSchema } from "../videos/index.js";
 import { deleteHandler } from "./handlers/delete.handler.js";
 import { headHandler } from "./handlers/head.handler.js";
-import { multipartHandler } from "./handlers/multipart.handler.js";
+import { multipartHandler, type MultipartDetail } from "./handlers/multipart.handler.js";
 import { optionsHandler } from "./handlers/options.handler.js";
 import { patchHandler } from "./handlers/patch.handler.js";
 import { postHandler } from "./handlers/post.handler.js";
 import { UPLOAD_PATH } from "./handlers/tus.response.js";
 import { OFFSET_OCTET_STREAM, TUS_RESUMABLE } from "./tus.headers.js";
-import { startUploadSweeper, uploadServiceFor } from "./uploads.module.js";
+import type { UploadService } from "./upload.service.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -37,24 +36,15 @@ const DISCOVERY = { cors: { strictPreflight: false, preflightContinue: true } };
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 410: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse };
 const idParams = { type: "object", properties: { uploadId: { type: "string", maxLength: 64 } }, required: ["uploadId"] } as const;
 
-export async function uploadRoutes(app: App, opts: { ctx: AppContext; videos: VideosModule }): Promise<void> {
-  const { ctx, videos } = opts;
-  const uploads = uploadServiceFor(ctx, videos.videos);
-  await uploads.store.init();
-  // Deleting an account removes its unfinished uploads and their bytes at once.
-  ctx.userHooks.registerAccountCleanup(uploads);
-  let stopSweeper: (() => void) | null = null;
-  app.addHook("onReady", async () => {
-    // Videos a restart left in `validating` are validated again.
-    await uploads.recover().catch((err: unknown) => ctx.logger.error({ err }, "resuming upload validations failed"));
-    // Expired uploads and their partial files go every UPLOAD_SWEEP_INTERVAL seconds.
-    stopSweeper = startUploadSweeper(ctx);
-  });
-  app.addHook("onClose", async () => {
-    stopSweeper?.();
-    await uploads.close();
-  });
+export interface UploadRoutesOptions {
+  uploads: UploadService;
+  config: Config;
+  /** the video detail answered by the simple multipart POST (the videos domain's) */
+  detail: MultipartDetail;
+}
 
+export async function uploadRoutes(app: App, opts: UploadRoutesOptions): Promise<void> {
+  const { uploads, config } = opts;
   await app.register(async (scope) => {
     // tus bodies are streamed by the handlers, never parsed (and never subject to bodyLimit).
     scope.addContentTypeParser(OFFSET_OCTET_STREAM, (_req, _payload, done) => done(null));
@@ -65,15 +55,15 @@ export async function uploadRoutes(app: App, opts: { ctx: AppContext; videos: Vi
       return payload;
     });
 
-    const options = optionsHandler(ctx.config);
+    const options = optionsHandler(config);
     const post = postHandler(uploads);
     const head = headHandler(uploads);
     const patch = patchHandler(uploads);
     const del = deleteHandler(uploads);
     const simple = multipartHandler({
       uploads,
-      maxBytes: Math.min(ctx.config.upload.simpleMax, ctx.config.upload.maxSize),
-      detail: (id, user, role) => videos.queries.detail(id, user, role),
+      maxBytes: Math.min(config.upload.simpleMax, config.upload.maxSize),
+      detail: opts.detail,
     });
 
     scope.options(UPLOAD_PATH, { config: DISCOVERY, schema: { tags: ["uploads"], summary: "tus discovery (Tus-Version, Tus-Extension, Tus-Max-Size)" } }, options);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { authHeader, createUser, type TestUser } from "../../test/users.fixtures.js";
 import type { VideoEvent } from "../../platform/events/events.js";
-import { videoKeys } from "../videos/video.types.js";
+import { videoKeys } from "../videos/index.js";
 import {
   makeMp4,
   sha256,
@@ -24,7 +24,6 @@ import {
   videoRow,
   waitForStatus,
 } from "./upload.fixtures.js";
-import { sweepExpired, uploadServiceFor } from "./uploads.module.js";
 
 const MiB = 1024 * 1024;
 
@@ -41,7 +40,7 @@ describe("tus upload endpoint", () => {
   });
   afterAll(async () => {
     if (h) {
-      await uploadServiceFor(h.ctx).idle();
+      await h.domains.uploads.validation.idle();
       await h.close();
     }
     rmSync(dir, { recursive: true, force: true });
@@ -183,7 +182,7 @@ describe("tus upload endpoint", () => {
     const patch = await tusPatch(h, u.access, c.path!, 5000, mp4.subarray(5000, 6000));
     expect(patch.statusCode).toBe(410);
     expect(patch.json().error.code).toBe("upload_expired");
-    const swept = await sweepExpired(h.ctx);
+    const swept = await h.domains.uploads.sweepExpired();
     expect(swept.uploads).toBeGreaterThanOrEqual(1);
     expect((await tusHead(h, u.access, c.path!)).statusCode).toBe(404);
     expect(existsSync(staged)).toBe(false);
@@ -197,7 +196,7 @@ describe("tus upload endpoint", () => {
     await utimes(orphan, old, old);
     const fresh = path.join(h.config.dataDir, "uploads", "1b9d1b5e-2f6c-4c53-9a53-6a3c1f1f0c11");
     await writeFile(fresh, "being created right now");
-    const swept = await sweepExpired(h.ctx);
+    const swept = await h.domains.uploads.sweepExpired();
     expect(swept.orphanFiles).toBe(1);
     expect(existsSync(orphan)).toBe(false);
     expect(existsSync(fresh)).toBe(true);
@@ -213,7 +212,7 @@ describe("tus upload endpoint", () => {
     await appendFile(path.join(h.config.dataDir, "uploads", id), mp4.subarray(mp4.length - 1));
     await h.ctx.db.updateTable("uploads").set({ offset: mp4.length, state: "completed" }).where("id", "=", id).execute();
     await h.ctx.db.updateTable("videos").set({ status: "validating" }).where("id", "=", c.videoId!).execute();
-    expect(await uploadServiceFor(h.ctx).recover()).toBeGreaterThanOrEqual(1);
+    expect(await h.domains.uploads.validation.recover()).toBeGreaterThanOrEqual(1);
     await waitForStatus(h, c.videoId!, ["queued"]);
     expect(sha256(await storedOriginal(c.videoId!))).toBe(sha256(mp4));
   });
@@ -224,7 +223,7 @@ describe("tus upload endpoint", () => {
     await tusPatch(h, u.access, c.path!, 0, mp4.subarray(0, 1000));
     const staged = path.join(h.config.dataDir, "uploads", c.path!.split("/")[4]!);
     expect(existsSync(staged)).toBe(true);
-    await uploadServiceFor(h.ctx).removeUserContent(u.user.id);
+    await h.domains.uploads.sweeper.removeUserContent(u.user.id);
     expect(existsSync(staged)).toBe(false);
     expect((await tusHead(h, u.access, c.path!)).statusCode).toBe(404);
   });

@@ -120,7 +120,7 @@ describe("refresh tokens", () => {
 
   it("refuses a validly signed refresh token that was never issued", async () => {
     const u = await createUser(h);
-    const unknown = await h.ctx.tokens.signRefresh(u.user.id, crypto.randomUUID(), crypto.randomUUID());
+    const unknown = await h.domains.users.tokens.signRefresh(u.user.id, crypto.randomUUID(), crypto.randomUUID());
     const r = await h.app.inject({ method: "POST", url: "/api/auth/token/refresh/", payload: { refresh: unknown } });
     expect(r.statusCode).toBe(401);
     expect(r.json().error.code).toBe("token_invalid");

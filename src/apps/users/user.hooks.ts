@@ -1,9 +1,9 @@
 /**
  * Seams through which other domains plug into the users domain without the users domain importing
  * them: the videos domain reports how many bytes an account stores (`quota.used_bytes` in
- * `/api/users/me/`) and removes an account's content when the account is deleted. Both are
- * registered on `ctx.userHooks` when the other domain is wired (before or after the users routes:
- * they are looked up at request time).
+ * `/api/users/me/`), and the videos and uploads domains remove an account's content when the
+ * account is deleted. The composition root (src/composition.ts) registers both once, when it
+ * builds the domains; the users domain only calls them.
  */
 
 /** Bytes of stored content an account counts against its quota. */

@@ -73,7 +73,7 @@ function pngHeaderOnly(width: number, height: number): Buffer {
 describe("GET/PATCH /api/users/me/", () => {
   it("returns the account with its quota, through the injected quota function", async () => {
     const u = await createUser(h, { displayName: "Me Myself" });
-    h.ctx.userHooks.provideQuotaUsed(async (id) => (id === u.user.id ? 12_345 : 0));
+    h.domains.users.hooks.provideQuotaUsed(async (id) => (id === u.user.id ? 12_345 : 0));
     const r = await get("/api/users/me/", authHeader(u.access));
     expect(r.statusCode).toBe(200);
     expect(r.json()).toMatchObject({
@@ -272,7 +272,7 @@ describe("DELETE /api/users/me/", () => {
     const u = await createUser(h);
     expect((await putAvatar(u, await image("png"))).statusCode).toBe(200);
     const seen: { active: number; liveTokens: number }[] = [];
-    h.ctx.userHooks.registerAccountCleanup({
+    h.domains.users.hooks.registerAccountCleanup({
       removeUserContent: async (id) => {
         if (id !== u.user.id) return;
         const row = (await userRow(id))!;
@@ -304,7 +304,7 @@ describe("DELETE /api/users/me/", () => {
 
   it("leaves the account deactivated (not half-deleted) when a content cleanup fails", async () => {
     const u = await createUser(h);
-    h.ctx.userHooks.registerAccountCleanup({
+    h.domains.users.hooks.registerAccountCleanup({
       removeUserContent: async (id) => {
         if (id === u.user.id) throw new Error("object store down");
       },

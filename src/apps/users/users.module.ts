@@ -1,34 +1,52 @@
 /**
- * Wires the users domain from the AppContext: one repository, the hasher, the two services and
- * their routes. Test fixtures and the createsuperuser command build the same services.
+ * The users domain, built once by the composition root (src/composition.ts): the token service
+ * (JWT keys), one repository, the hasher, the two services, the hooks other domains plug into,
+ * and the routes. Nothing here is looked up later: every consumer is handed what it needs.
  */
+import type { Logger } from "pino";
+import type { Config } from "../../config.js";
 import type { App } from "../../lib/app.types.js";
-import type { AppContext } from "../../context.js";
+import type { Db } from "../../platform/db/db.js";
+import type { Mailer } from "../../platform/mail/mailer.js";
+import type { Storage } from "../../platform/storage/storage.js";
 import { AuthService } from "./auth.service.js";
 import { authRoutes } from "./auth.routes.js";
 import { PasswordHasher } from "./password-hasher.js";
+import { TokenService } from "./token.service.js";
+import { UserHooks } from "./user.hooks.js";
 import { UserRepository } from "./user.repository.js";
 import { userRoutes } from "./user.routes.js";
 import { UserService } from "./user.service.js";
 
-export interface UsersServices {
+export interface UsersDeps {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  storage: Storage;
+  mailer: Mailer;
+}
+
+export interface UsersModule {
+  tokens: TokenService;
   repo: UserRepository;
   hasher: PasswordHasher;
   users: UserService;
   auth: AuthService;
+  /** where other domains plug in: quota used, removal of a deleted account's content */
+  hooks: UserHooks;
 }
 
-export function createUsersServices(ctx: Pick<AppContext, "config" | "logger" | "db" | "tokens" | "storage" | "mailer" | "userHooks">): UsersServices {
-  const repo = new UserRepository(ctx.db, ctx.config.db.kind);
-  const hasher = PasswordHasher.fromConfig(ctx.config);
-  const users = new UserService({ repo, hasher, storage: ctx.storage, hooks: ctx.userHooks, config: ctx.config, logger: ctx.logger });
-  const auth = new AuthService({ repo, hasher, tokens: ctx.tokens, mailer: ctx.mailer, users, config: ctx.config, logger: ctx.logger });
-  return { repo, hasher, users, auth };
+export async function createUsersModule(deps: UsersDeps): Promise<UsersModule> {
+  const tokens = await TokenService.create(deps.config);
+  const hooks = new UserHooks();
+  const repo = new UserRepository(deps.db, deps.config.db.kind);
+  const hasher = PasswordHasher.fromConfig(deps.config);
+  const users = new UserService({ repo, hasher, storage: deps.storage, hooks, config: deps.config, logger: deps.logger });
+  const auth = new AuthService({ repo, hasher, tokens, mailer: deps.mailer, users, config: deps.config, logger: deps.logger });
+  return { tokens, repo, hasher, users, auth, hooks };
 }
 
-export async function registerUsersDomain(app: App, ctx: AppContext): Promise<UsersServices> {
-  const services = createUsersServices(ctx);
-  await app.register(authRoutes, { auth: services.auth, config: ctx.config });
-  await app.register(userRoutes, { users: services.users, auth: services.auth, config: ctx.config });
-  return services;
+export async function registerUsersRoutes(app: App, mod: UsersModule, config: Config): Promise<void> {
+  await app.register(authRoutes, { auth: mod.auth, config });
+  await app.register(userRoutes, { users: mod.users, auth: mod.auth, config });
 }

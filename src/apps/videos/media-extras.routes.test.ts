@@ -5,15 +5,16 @@
  */
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TranscodeResult } from "../../services/transcoder/transcoder.types.js";
+import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { authHeader, createUser, type TestUser } from "../../test/users.fixtures.js";
 import { multipartBody, parseMaster } from "./media-extras.fixtures.js";
 import { POSTER_MAX_BYTES } from "./poster.service.js";
 import { parseSubtitleLanguage, type StoredMedia } from "./subtitles.service.js";
-import { thumbCacheControl, thumbContentType, tokenizeStoryboardVtt } from "./thumbs.routes.js";
+import { thumbCacheControl, thumbContentType } from "../../contracts/media-layout.js";
+import { tokenizeStoryboardVtt } from "../streaming/index.js";
 import { videoKeys } from "./video.types.js";
-import { createVideosModule, type VideosModule } from "./videos.module.js";
+import type { VideosModule } from "./videos.module.js";
 
 const media = (id: string, extra: Partial<TranscodeResult> = { segmentType: "mpegts", mpegtsStartPts: 126_000 }): TranscodeResult => {
   const p = videoKeys.prefix(id);
@@ -67,7 +68,7 @@ describe("thumbnails, custom poster and subtitles API", () => {
 
   beforeAll(async () => {
     h = await createHarness();
-    mod = createVideosModule(h.ctx);
+    mod = h.domains.videos;
     owner = await createUser(h, { role: "uploader" });
     other = await createUser(h, { role: "user" });
     admin = await createUser(h, { role: "admin" });

@@ -16,14 +16,14 @@ import { runFfmpeg } from "../../platform/media/ffmpeg.runner.js";
 import { srt } from "../../platform/media/media.fixtures.js";
 import { probe } from "../../platform/media/probe.js";
 import type { JobContext } from "../../platform/queue/queue.js";
-import { humanSize } from "../../services/videoinfo/format.js";
-import { createTranscodeHandler } from "../../services/transcoder/transcode.handler.js";
-import type { TranscodeJob, TranscodeResult } from "../../services/transcoder/transcoder.types.js";
+import { humanSize } from "../../services/videoinfo/index.js";
+import { createTranscodeHandler } from "../../services/transcoder/index.js";
+import type { TranscodeJob, TranscodeResult } from "../../contracts/transcode.messages.js";
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { authHeader, createUser, type TestUser } from "../../test/users.fixtures.js";
 import { multipartBody, parseMaster } from "./media-extras.fixtures.js";
 import { videoKeys } from "./video.types.js";
-import { createVideosModule, type VideosModule } from "./videos.module.js";
+import type { VideosModule } from "./videos.module.js";
 
 const exec = promisify(execFile);
 
@@ -64,7 +64,7 @@ describe("audio languages, subtitles, chapters, thumbnails, storyboard and info 
 
   beforeAll(async () => {
     h = await createHarness();
-    mod = createVideosModule(h.ctx);
+    mod = h.domains.videos;
     dir = await mkdtemp(path.join(tmpdir(), "vidflux-media-extras-"));
     owner = await createUser(h, { role: "uploader" });
     other = await createUser(h, { role: "user" });

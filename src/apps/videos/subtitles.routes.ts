@@ -7,10 +7,9 @@ import { Type } from "@sinclair/typebox";
 import type { App } from "../../lib/app.types.js";
 import { notFound } from "../../lib/errors.js";
 import { ErrorResponse, IdParams } from "../../lib/schemas.js";
-import type { AuthUser } from "../users/auth.plugin.js";
-import type { Role } from "../users/permissions.js";
+import type { AuthUser, Role } from "../users/index.js";
 import { SUBTITLES_MAX_BYTES, type SubtitlesService } from "./subtitles.service.js";
-import { readFilePart } from "./thumbs.routes.js";
+import { readFilePart } from "../../lib/multipart.js";
 import type { VideoQueryService } from "./video-query.service.js";
 import { SubtitleTrackSchema } from "./video.schemas.js";
 

@@ -16,14 +16,10 @@
  */
 import type { Storage } from "../../platform/storage/storage.js";
 import { badRequest, conflict, notFound, unprocessable, unsupportedMediaType } from "../../lib/errors.js";
-import type { Role } from "../users/permissions.js";
-import type { AuthUser } from "../users/auth.plugin.js";
-import { mpegtsFirstPts, SUBTITLE_FILE, subtitlePlaylist, withTimestampMap } from "../../services/transcoder/extras.js";
-import { PLAYLIST_NAME, type SegmentType } from "../../services/transcoder/ffmpeg-args.js";
-import { languageName, toBcp47, UNDETERMINED } from "../../services/transcoder/languages.js";
-import { buildMasterFromResult, type MasterSubtitleTrack } from "../../services/transcoder/master.js";
-import { parseMediaPlaylist } from "../../services/transcoder/playlists.js";
-import type { SubtitleTrackOutput, TranscodeResult } from "../../services/transcoder/transcoder.types.js";
+import type { Role, AuthUser } from "../users/index.js";
+import { PLAYLIST_NAME, SUBTITLE_FILE } from "../../contracts/media-layout.js";
+import { mpegtsFirstPts, subtitlePlaylist, withTimestampMap, languageName, toBcp47, UNDETERMINED, buildMasterFromResult, type MasterSubtitleTrack, parseMediaPlaylist } from "../../services/transcoder/index.js";
+import type { SegmentType, SubtitleTrackOutput, TranscodeResult } from "../../contracts/transcode.messages.js";
 import { normalizeSubtitles } from "./subtitles.convert.js";
 import type { VideoRepository } from "./video.repository.js";
 import type { UploadedSubtitle } from "./video.serializer.js";

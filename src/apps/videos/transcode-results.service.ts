@@ -16,7 +16,7 @@ import type { Config } from "../../config.js";
 import { AppError } from "../../lib/errors.js";
 import type { JobEvent, JobInspection, JobProgress, Queue } from "../../platform/queue/queue.js";
 import type { Storage } from "../../platform/storage/storage.js";
-import type { TranscodeProgress, TranscodeResult } from "../../services/transcoder/transcoder.types.js";
+import type { TranscodeProgress, TranscodeResult } from "../../contracts/transcode.messages.js";
 import { nowIso } from "../../lib/ids.js";
 import { VideoRepository, type VideoRow } from "./video.repository.js";
 import { VideoService } from "./video.service.js";

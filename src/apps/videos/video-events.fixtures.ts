@@ -3,11 +3,10 @@
  * caller-chosen ids so two app instances (two databases) can hold the same rows.
  */
 import { randomUUID } from "node:crypto";
-import type { AppContext } from "../../context.js";
+import type { Harness } from "../../test/app-harness.js";
 import { nowIso } from "../../lib/ids.js";
-import type { Role } from "../users/permissions.js";
-import { VideoRepository, type VideoRow } from "./video.repository.js";
-import { VideoService } from "./video.service.js";
+import type { Role } from "../users/index.js";
+import type { VideoRow } from "./video.repository.js";
 import type { Visibility } from "./video.types.js";
 
 export interface TestUser {
@@ -15,9 +14,9 @@ export interface TestUser {
   access: string;
 }
 
-export async function insertUser(ctx: AppContext, role: Role, id: string = randomUUID()): Promise<TestUser> {
+export async function insertUser(h: Pick<Harness, "ctx" | "domains">, role: Role, id: string = randomUUID()): Promise<TestUser> {
   const username = `u${id.slice(0, 8)}`;
-  await ctx.db
+  await h.ctx.db
     .insertInto("users")
     .values({
       id,
@@ -34,13 +33,11 @@ export async function insertUser(ctx: AppContext, role: Role, id: string = rando
       last_login: null,
     })
     .execute();
-  return { id, access: await ctx.tokens.signAccess(id, 0) };
+  return { id, access: await h.domains.users.tokens.signAccess(id, 0) };
 }
 
-export async function insertVideo(ctx: AppContext, ownerId: string, visibility: Visibility, id?: string): Promise<VideoRow> {
-  const repo = new VideoRepository(ctx.db);
-  const service = new VideoService(repo, ctx.events, ctx.storage, ctx.queue, ctx.config);
-  const row = await service.create({
+export async function insertVideo(h: Pick<Harness, "ctx" | "domains">, ownerId: string, visibility: Visibility, id?: string): Promise<VideoRow> {
+  const row = await h.domains.videos.videos.create({
     ownerId,
     title: "Live events test",
     description: "",
@@ -51,6 +48,6 @@ export async function insertVideo(ctx: AppContext, ownerId: string, visibility: 
   });
   if (id === undefined) return row;
   // A fixed id, so a second instance's database can hold the same video.
-  await ctx.db.updateTable("videos").set({ id }).where("id", "=", row.id).execute();
+  await h.ctx.db.updateTable("videos").set({ id }).where("id", "=", row.id).execute();
   return { ...row, id };
 }

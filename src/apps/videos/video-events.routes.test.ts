@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { TEST_REDIS_URL } from "../../test/test-env.js";
 import type { EventBus, EventPayload, VideoEvent } from "../../platform/events/events.js";
-import { authPlugin } from "../users/auth.plugin.js";
-import { VideoRepository } from "./video.repository.js";
+import { authPlugin } from "../users/index.js";
+import { createVideosModule } from "./videos.module.js";
 import { videoEventsRoutes } from "./video-events.routes.js";
 import { insertUser, insertVideo, type TestUser } from "./video-events.fixtures.js";
 
@@ -236,9 +236,9 @@ describe("video live events (app)", () => {
     await h.app.listen({ host: "127.0.0.1", port: 0 });
     base = baseOf(h.app.server.address() as AddressInfo);
     wsBase = base.replace("http:", "ws:");
-    owner = await insertUser(h.ctx, "uploader");
-    other = await insertUser(h.ctx, "uploader");
-    moderator = await insertUser(h.ctx, "moderator");
+    owner = await insertUser(h, "uploader");
+    other = await insertUser(h, "uploader");
+    moderator = await insertUser(h, "moderator");
   });
   afterAll(async () => {
     await closeHarness(h);
@@ -249,7 +249,7 @@ describe("video live events (app)", () => {
 
   describe("SSE", () => {
     it("refuses anonymous callers and bad tokens with 401", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "public");
+      const v = await insertVideo(h, owner.id, "public");
       const none = await h.app.inject({ url: `/api/videos/${v.id}/events/` });
       expect(none.statusCode).toBe(401);
       expect(none.json().error.code).toBe("not_authenticated");
@@ -260,9 +260,9 @@ describe("video live events (app)", () => {
     });
 
     it("hides another user's private video (404) and refuses a non-owner on a public one (403)", async () => {
-      const priv = await insertVideo(h.ctx, owner.id, "private");
-      const pub = await insertVideo(h.ctx, owner.id, "public");
-      const unlisted = await insertVideo(h.ctx, owner.id, "unlisted");
+      const priv = await insertVideo(h, owner.id, "private");
+      const pub = await insertVideo(h, owner.id, "public");
+      const unlisted = await insertVideo(h, owner.id, "unlisted");
       const as = (id: string) => h.app.inject({ url: `/api/videos/${id}/events/?token=${other.access}` });
       const r404 = await as(priv.id);
       expect(r404.statusCode).toBe(404);
@@ -278,7 +278,7 @@ describe("video live events (app)", () => {
     });
 
     it("streams a snapshot then live events with event:, id: and data:, over real HTTP", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       const c = await SseClient.connect(eventsUrl(v.id, owner.access), { origin: "http://allowed.example" });
       try {
         expect(c.res.status).toBe(200);
@@ -310,7 +310,7 @@ describe("video live events (app)", () => {
     });
 
     it("sends no CORS grant to an origin that is not allowed", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       const c = await SseClient.connect(eventsUrl(v.id, owner.access), { origin: "http://evil.example" });
       try {
         expect(c.res.status).toBe(200);
@@ -321,7 +321,7 @@ describe("video live events (app)", () => {
     });
 
     it("gives a client reconnecting with Last-Event-ID what it missed, then live events, once each", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       const first = await SseClient.connect(eventsUrl(v.id, owner.access));
       await first.next(); // snapshot
       await h.ctx.events.publish(v.id, { type: "upload", percent: 10 });
@@ -361,7 +361,7 @@ describe("video live events (app)", () => {
     });
 
     it("lets a moderator follow another user's private video", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       const c = await SseClient.connect(eventsUrl(v.id), { authorization: `Bearer ${moderator.access}` });
       try {
         expect(c.res.status).toBe(200);
@@ -372,10 +372,10 @@ describe("video live events (app)", () => {
     });
 
     it("ends the stream after a `deleted` event", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       const c = await SseClient.connect(eventsUrl(v.id, owner.access));
       await c.next();
-      await new VideoRepository(h.ctx.db).delete(v.id);
+      await h.domains.videos.repo.delete(v.id);
       await h.ctx.events.publish(v.id, { type: "deleted" });
       expect((await c.next()).event).toBe("deleted");
       await c.waitEnd();
@@ -390,7 +390,7 @@ describe("video live events (app)", () => {
       `${wsBase}/ws/videos/${id}/${token ? `?token=${encodeURIComponent(token)}${extra}` : ""}`;
 
     it("sends a snapshot then live events as JSON text frames", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       const c = openWs(wsUrl(v.id, owner.access));
       try {
         expect(await c.next()).toMatchObject({ type: "snapshot", video_id: v.id, seq: 0, status: "uploading" });
@@ -402,7 +402,7 @@ describe("video live events (app)", () => {
     });
 
     it("resumes from ?last_seq= and from a resume message, and answers application pings", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       for (let i = 1; i <= 3; i++) await h.ctx.events.publish(v.id, { type: "upload", percent: i });
       const c = openWs(wsUrl(v.id, owner.access, "&last_seq=1"));
       try {
@@ -422,7 +422,7 @@ describe("video live events (app)", () => {
     });
 
     it("accepts a resume sent right after opening, before the session is ready", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       await h.ctx.events.publish(v.id, { type: "upload", percent: 1 });
       const c = openWs(wsUrl(v.id, owner.access));
       c.send({ type: "resume", last_seq: 0 });
@@ -435,7 +435,7 @@ describe("video live events (app)", () => {
     });
 
     it("reports bad messages with an error frame and keeps the connection", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       const c = openWs(wsUrl(v.id, owner.access));
       try {
         await c.next();
@@ -453,8 +453,8 @@ describe("video live events (app)", () => {
     });
 
     it("closes with 4401, 4403 and 4404 after an error frame when auth fails", async () => {
-      const priv = await insertVideo(h.ctx, owner.id, "private");
-      const pub = await insertVideo(h.ctx, owner.id, "public");
+      const priv = await insertVideo(h, owner.id, "private");
+      const pub = await insertVideo(h, owner.id, "public");
       const cases: [string, number, string][] = [
         [wsUrl(pub.id), 4401, "not_authenticated"],
         [wsUrl(pub.id, "garbage"), 4401, "token_invalid"],
@@ -473,7 +473,7 @@ describe("video live events (app)", () => {
     });
 
     it("authenticates with an Authorization header and refuses a malformed one at upgrade", async () => {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       const ok = openWs(wsUrl(v.id), { headers: { authorization: `Bearer ${moderator.access}` } });
       expect((await ok.next()).type).toBe("snapshot");
       ok.ws.close();
@@ -504,7 +504,7 @@ describe("video live events (connection lifecycle)", () => {
 
   beforeAll(async () => {
     h = await createHarness();
-    owner = await insertUser(h.ctx, "uploader");
+    owner = await insertUser(h, "uploader");
   });
   afterAll(async () => {
     await h.close();
@@ -513,8 +513,10 @@ describe("video live events (connection lifecycle)", () => {
   const smallApp = async (bus: EventBus) => {
     const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
     await app.register(websocket);
-    await app.register(authPlugin, { db: h.ctx.db, tokens: h.ctx.tokens });
-    await videoEventsRoutes(app, { db: h.ctx.db, tokens: h.ctx.tokens, events: bus, sseHeartbeatMs: 40, wsPingMs: 40 });
+    await app.register(authPlugin, { db: h.ctx.db, tokens: h.domains.users.tokens });
+    // the events service on the counting bus (a second videos module: the routes under test get their own bus)
+    const service = createVideosModule({ ...h.ctx, events: bus, playbackTokens: h.domains.streaming.playback }).events;
+    await videoEventsRoutes(app, { service, db: h.ctx.db, tokens: h.domains.users.tokens, sseHeartbeatMs: 40, wsPingMs: 40 });
     await app.listen({ host: "127.0.0.1", port: 0 });
     const base = baseOf(app.server.address() as AddressInfo);
     return { app, base, wsBase: base.replace("http:", "ws:") };
@@ -524,7 +526,7 @@ describe("video live events (connection lifecycle)", () => {
     const bus = new CountingBus(h.ctx.events);
     const { app, base } = await smallApp(bus);
     try {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       const c = await SseClient.connect(`${base}/api/videos/${v.id}/events/?token=${owner.access}`);
       await c.next();
       await c.waitComments(2);
@@ -541,7 +543,7 @@ describe("video live events (connection lifecycle)", () => {
     const bus = new CountingBus(h.ctx.events);
     const { app, wsBase } = await smallApp(bus);
     try {
-      const v = await insertVideo(h.ctx, owner.id, "private");
+      const v = await insertVideo(h, owner.id, "private");
       const url = `${wsBase}/ws/videos/${v.id}/?token=${owner.access}`;
       const c = openWs(url);
       let pings = 0;
@@ -567,7 +569,7 @@ describe("video live events (connection lifecycle)", () => {
   it("ends open SSE and WebSocket streams on app.close() and releases their subscriptions", async () => {
     const bus = new CountingBus(h.ctx.events);
     const { app, base, wsBase } = await smallApp(bus);
-    const v = await insertVideo(h.ctx, owner.id, "private");
+    const v = await insertVideo(h, owner.id, "private");
     const sse = await SseClient.connect(`${base}/api/videos/${v.id}/events/?token=${owner.access}`);
     await sse.next();
     const ws = openWs(`${wsBase}/ws/videos/${v.id}/?token=${owner.access}`);
@@ -616,10 +618,10 @@ describe.skipIf(!TEST_REDIS_URL)("video live events across instances (Redis)", (
     // Each harness has its own database; real instances share one, so both get the same rows.
     const ownerId = randomUUID();
     const videoId = randomUUID();
-    const owner = await insertUser(a.ctx, "uploader", ownerId);
-    await insertUser(b.ctx, "uploader", ownerId);
-    await insertVideo(a.ctx, ownerId, "private", videoId);
-    await insertVideo(b.ctx, ownerId, "private", videoId);
+    const owner = await insertUser(a, "uploader", ownerId);
+    await insertUser(b, "uploader", ownerId);
+    await insertVideo(a, ownerId, "private", videoId);
+    await insertVideo(b, ownerId, "private", videoId);
 
     const sse = await SseClient.connect(`${baseB}/api/videos/${videoId}/events/?token=${owner.access}`);
     const ws = openWs(`${baseB.replace("http:", "ws:")}/ws/videos/${videoId}/?token=${owner.access}`);

@@ -14,21 +14,15 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import type { App } from "../../lib/app.types.js";
 import type { Db } from "../../platform/db/db.js";
-import type { EventBus } from "../../platform/events/events.js";
 import { ErrorResponse, IdParams } from "../../lib/schemas.js";
 import { badRequest, notFound, unauthorized } from "../../lib/errors.js";
 import { UUID_RE } from "../../lib/ids.js";
 import { SseStream, parseEventId } from "../../lib/sse.js";
 import { SocketSession, WsClose } from "../../lib/websocket.js";
-import { authenticate, currentUser } from "../users/auth.plugin.js";
-import type { TokenService } from "../users/token.service.js";
-import { VideoRepository } from "./video.repository.js";
-import { TERMINAL_EVENT_TYPES, VideoEventsService, type VideoEventStream } from "./video-events.service.js";
+import { authenticate, currentUser, type TokenService } from "../users/index.js";
+import { TERMINAL_EVENT_TYPES, type VideoEventsService, type VideoEventStream } from "./video-events.service.js";
 
-export interface VideoEventsRoutesOptions {
-  db: Db;
-  tokens: TokenService;
-  events: EventBus;
+export interface VideoEventsRouteTimings {
   /** SSE comment heartbeat, ms (default 15 s: below the usual 30-60 s proxy idle timeouts). */
   sseHeartbeatMs?: number;
   /** SSE `retry:` sent to clients, ms. */
@@ -37,13 +31,20 @@ export interface VideoEventsRoutesOptions {
   wsPingMs?: number;
 }
 
+export interface VideoEventsRoutesOptions extends VideoEventsRouteTimings {
+  service: VideoEventsService;
+  /** the WebSocket authenticates itself (`?token=`) when the auth hook found no bearer */
+  db: Db;
+  tokens: TokenService;
+}
+
 const EventsQuery = Type.Object({
   token: Type.Optional(Type.String({ description: "Access token, for EventSource which cannot send headers." })),
   last_event_id: Type.Optional(Type.Integer({ minimum: 0, description: "Same as the Last-Event-ID header." })),
 });
 
 export async function videoEventsRoutes(app: App, opts: VideoEventsRoutesOptions): Promise<void> {
-  const service = new VideoEventsService(new VideoRepository(opts.db), opts.events);
+  const { service } = opts;
   // Open streams, ended on shutdown: a hijacked SSE response would otherwise hold app.close()
   // until the client leaves, and their bus subscriptions must go before the bus closes.
   const live = new Set<{ end(): Promise<void> }>();

@@ -3,7 +3,7 @@ import { createHarness, type Harness } from "../../test/app-harness.js";
 import { MemoryEventBus } from "../../platform/events/memory.events.js";
 import type { VideoEvent } from "../../platform/events/events.js";
 import { AppError } from "../../lib/errors.js";
-import { VideoRepository } from "./video.repository.js";
+import type { VideoRepository } from "./video.repository.js";
 import { VideoEventsService } from "./video-events.service.js";
 import { insertUser, insertVideo, type TestUser } from "./video-events.fixtures.js";
 
@@ -16,8 +16,8 @@ describe("VideoEventsService", () => {
 
   beforeAll(async () => {
     h = await createHarness();
-    repo = new VideoRepository(h.ctx.db);
-    owner = await insertUser(h.ctx, "uploader");
+    repo = h.domains.videos.repo;
+    owner = await insertUser(h, "uploader");
   });
   afterAll(async () => {
     await h.close();
@@ -37,9 +37,9 @@ describe("VideoEventsService", () => {
 
   it("authorizes owner, moderators and admins; hides others' private videos", async () => {
     freshBus();
-    const other = await insertUser(h.ctx, "uploader");
-    const priv = await insertVideo(h.ctx, owner.id, "private");
-    const pub = await insertVideo(h.ctx, owner.id, "public");
+    const other = await insertUser(h, "uploader");
+    const priv = await insertVideo(h, owner.id, "private");
+    const pub = await insertVideo(h, owner.id, "public");
     const asUser = (id: string, role: "uploader" | "moderator" | "admin") => ({ id, username: "x", role });
 
     await expect(service.authorize(priv.id, asUser(owner.id, "uploader"), "uploader")).resolves.toMatchObject({ id: priv.id });
@@ -55,7 +55,7 @@ describe("VideoEventsService", () => {
 
   it("starts a fresh stream with a snapshot carrying the latest seq, then live events", async () => {
     freshBus();
-    const v = await insertVideo(h.ctx, owner.id, "private");
+    const v = await insertVideo(h, owner.id, "private");
     await bus.publish(v.id, { type: "upload", percent: 10 });
     await bus.publish(v.id, { type: "upload", percent: 20 });
     const { got, stream } = await collect(v.id);
@@ -74,7 +74,7 @@ describe("VideoEventsService", () => {
 
   it("resumes after a seq with exactly the missed events, no snapshot, no duplicates", async () => {
     freshBus();
-    const v = await insertVideo(h.ctx, owner.id, "private");
+    const v = await insertVideo(h, owner.id, "private");
     for (let i = 1; i <= 4; i++) await bus.publish(v.id, { type: "upload", percent: i * 10 });
     const { got, stream } = await collect(v.id);
     // Published after subscribe but before history is read: it is both in history and buffered.
@@ -89,7 +89,7 @@ describe("VideoEventsService", () => {
   it("delivers events published concurrently with the catch-up exactly once, in order", async () => {
     bus = new MemoryEventBus({ bufferSize: 1000 });
     service = new VideoEventsService(repo, bus);
-    const v = await insertVideo(h.ctx, owner.id, "private");
+    const v = await insertVideo(h, owner.id, "private");
     for (let i = 0; i < 10; i++) await bus.publish(v.id, { type: "upload" });
     const { got, stream } = await collect(v.id);
     const publisher = (async () => {
@@ -106,7 +106,7 @@ describe("VideoEventsService", () => {
 
   it("follows the replay with a snapshot when the bounded buffer lost events", async () => {
     freshBus();
-    const v = await insertVideo(h.ctx, owner.id, "private");
+    const v = await insertVideo(h, owner.id, "private");
     for (let i = 1; i <= 9; i++) await bus.publish(v.id, { type: "upload" }); // buffer keeps 5..9
     const { got, stream } = await collect(v.id);
     await stream.sync(1);
@@ -116,7 +116,7 @@ describe("VideoEventsService", () => {
 
   it("resets a client whose seq is ahead of the bus (sequence restarted)", async () => {
     freshBus();
-    const v = await insertVideo(h.ctx, owner.id, "private");
+    const v = await insertVideo(h, owner.id, "private");
     await bus.publish(v.id, { type: "upload" });
     const { got, stream } = await collect(v.id);
     await stream.sync(57);
@@ -127,7 +127,7 @@ describe("VideoEventsService", () => {
 
   it("replays on a mid-stream resume and keeps live delivery deduplicated", async () => {
     freshBus();
-    const v = await insertVideo(h.ctx, owner.id, "private");
+    const v = await insertVideo(h, owner.id, "private");
     const { got, stream } = await collect(v.id);
     await stream.sync(null);
     for (let i = 0; i < 3; i++) await bus.publish(v.id, { type: "upload" });
@@ -140,7 +140,7 @@ describe("VideoEventsService", () => {
 
   it("reports a deleted video as a `deleted` event", async () => {
     freshBus();
-    const v = await insertVideo(h.ctx, owner.id, "private");
+    const v = await insertVideo(h, owner.id, "private");
     const { got, stream } = await collect(v.id);
     await repo.delete(v.id);
     await stream.sync(null);
@@ -150,7 +150,7 @@ describe("VideoEventsService", () => {
 
   it("closes the stream when catching up fails, delivering nothing further", async () => {
     freshBus();
-    const v = await insertVideo(h.ctx, owner.id, "private");
+    const v = await insertVideo(h, owner.id, "private");
     const { got, stream } = await collect(v.id);
     await bus.publish(v.id, { type: "upload" });
     await bus.close(); // history() now throws

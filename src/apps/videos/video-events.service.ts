@@ -7,8 +7,7 @@
 import type { EventBus, VideoEvent } from "../../platform/events/events.js";
 import { forbidden, notFound } from "../../lib/errors.js";
 import { nowIso } from "../../lib/ids.js";
-import type { Role } from "../users/permissions.js";
-import type { AuthUser } from "../users/auth.plugin.js";
+import type { Role, AuthUser } from "../users/index.js";
 import type { VideoRepository, VideoRow } from "./video.repository.js";
 import { VideoService } from "./video.service.js";
 import type { VideoProgress } from "./video.types.js";

@@ -5,8 +5,7 @@
 import { conflict, forbidden, notFound } from "../../lib/errors.js";
 import { decodeCursor, paginate, pageUrl } from "../../lib/pagination.js";
 import type { ProbeResult } from "../../platform/media/media.types.js";
-import { can, type Role } from "../users/permissions.js";
-import type { AuthUser } from "../users/auth.plugin.js";
+import { can, type Role, type AuthUser } from "../users/index.js";
 import { VideoRepository, type VideoWithOwner } from "./video.repository.js";
 import type { VideoDetail, VideoListItem, VideoListQuery, VideoPatch } from "./video.schemas.js";
 import { parseJson, toDetail, toListItem, type Chapter, type UploadedSubtitle } from "./video.serializer.js";

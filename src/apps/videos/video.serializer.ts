@@ -3,8 +3,8 @@
  * given; private videos' media URLs carry the playback token.
  */
 import type { ProbeResult } from "../../platform/media/media.types.js";
-import type { TranscodeResult } from "../../services/transcoder/transcoder.types.js";
-import { buildVideoInfo } from "../../services/videoinfo/info.builder.js";
+import type { TranscodeResult } from "../../contracts/transcode.messages.js";
+import { buildVideoInfo } from "../../services/videoinfo/index.js";
 import type { VideoWithOwner } from "./video.repository.js";
 import type { VideoDetail, VideoListItem } from "./video.schemas.js";
 import { videoKeys, type VideoProgress, type VideoStatus, type Visibility } from "./video.types.js";

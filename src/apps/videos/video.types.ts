@@ -30,8 +30,5 @@ export interface VideoProgress {
   queue_position: number | null;
 }
 
-/** Storage keys of a video: built from its id, never from request strings or filenames. */
-export const videoKeys = {
-  prefix: (id: string) => `videos/${id}/`,
-  original: (id: string) => `videos/${id}/original`,
-};
+/** Storage keys of a video: defined with the rest of the media layout (re-exported for the domain's importers). */
+export { videoKeys } from "../../contracts/media-layout.js";

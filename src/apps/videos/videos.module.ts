@@ -1,22 +1,46 @@
 /**
- * Wires the videos domain from the AppContext: one VideoService shared by the routes, the upload
- * pipeline and the job-result applier.
+ * The videos domain, built once by the composition root: one repository and one VideoService
+ * shared by the routes, the upload pipeline (through this domain's face) and the job-result
+ * applier; the catalogue/detail queries, subtitles, posters and live events.
+ *
+ * What the videos domain needs from others comes in as plain functions (`playbackTokens`), and
+ * what others need to hear from it goes out as a subscription (`onVideoChanged`): the streaming
+ * domain depends on this one, never the other way round.
  */
+import type { Logger } from "pino";
+import type { Config } from "../../config.js";
 import type { App } from "../../lib/app.types.js";
-import type { AppContext } from "../../context.js";
-import { toBcp47 } from "../../services/transcoder/languages.js";
-import { VideoRepository } from "./video.repository.js";
-import { VideoService } from "./video.service.js";
-import { VideoQueryService, type DetailHooks } from "./video-query.service.js";
-import { parseJson, type UploadedSubtitle } from "./video.serializer.js";
-import { videoRoutes } from "./video.routes.js";
-import { TranscodeResultsService } from "./transcode-results.service.js";
-import { invalidateVideo, streamingModule } from "../streaming/streaming.module.js";
-import { chaptersOf } from "../streaming/chapters.js";
-import { SubtitlesService } from "./subtitles.service.js";
-import { subtitleRoutes } from "./subtitles.routes.js";
+import type { Db } from "../../platform/db/db.js";
+import type { EventBus } from "../../platform/events/events.js";
+import type { Queue } from "../../platform/queue/queue.js";
+import type { Storage } from "../../platform/storage/storage.js";
+import { toBcp47 } from "../../services/transcoder/index.js";
+import type { TokenService } from "../users/index.js";
+import { chaptersOf } from "./chapters.js";
 import { PosterService } from "./poster.service.js";
-import { thumbRoutes, type ThumbRoutesOptions } from "./thumbs.routes.js";
+import { subtitleRoutes } from "./subtitles.routes.js";
+import { SubtitlesService } from "./subtitles.service.js";
+import { TranscodeResultsService } from "./transcode-results.service.js";
+import { videoEventsRoutes, type VideoEventsRouteTimings } from "./video-events.routes.js";
+import { VideoEventsService } from "./video-events.service.js";
+import { VideoQueryService } from "./video-query.service.js";
+import { VideoRepository } from "./video.repository.js";
+import { videoRoutes } from "./video.routes.js";
+import { parseJson, type UploadedSubtitle } from "./video.serializer.js";
+import { VideoService } from "./video.service.js";
+
+export interface VideosDeps {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  events: EventBus;
+  storage: Storage;
+  queue: Queue;
+  /** signs the playback tokens private videos' media URLs carry (the streaming domain's) */
+  playbackTokens: { issue(videoId: string): Promise<string> };
+}
+
+export type VideoChangeListener = (videoId: string) => void;
 
 export interface VideosModule {
   repo: VideoRepository;
@@ -25,32 +49,62 @@ export interface VideosModule {
   results: TranscodeResultsService;
   subtitles: SubtitlesService;
   posters: PosterService;
-  storage: AppContext["storage"];
-  /** the streaming domain, for the thumbnail route's access rules and byte sending */
-  streaming: ThumbRoutesOptions["streaming"];
+  events: VideoEventsService;
+  /**
+   * Called whenever a video's visibility, media or existence changes in this process (edit,
+   * delete, subtitle upload): caches elsewhere drop their copy. Returns an unsubscribe function.
+   */
+  onVideoChanged(listener: VideoChangeListener): () => void;
+  /** applies the workers' messages (progress, results) from now on; `close()` stops it */
+  start(): void;
+  close(): Promise<void>;
 }
 
-export function createVideosModule(ctx: AppContext, hooks: Partial<DetailHooks> = {}): VideosModule {
-  const repo = new VideoRepository(ctx.db);
-  const videos = new VideoService(repo, ctx.events, ctx.storage, ctx.queue, ctx.config);
-  const allHooks: DetailHooks = {
-    issuePlaybackToken: (vid) => streamingModule(ctx).playback.issue(vid),
+export function createVideosModule(deps: VideosDeps): VideosModule {
+  const listeners = new Set<VideoChangeListener>();
+  const changed = (videoId: string) => {
+    for (const l of listeners) l(videoId);
+  };
+  const repo = new VideoRepository(deps.db);
+  const videos = new VideoService(repo, deps.events, deps.storage, deps.queue, deps.config);
+  const queries = new VideoQueryService(repo, videos, {
+    issuePlaybackToken: (vid) => deps.playbackTokens.issue(vid),
     // stored (container or edited) chapters, else `mm:ss Title` lines of the description
     chapters: (v) => chaptersOf(v),
-    onVideoChanged: (vid) => invalidateVideo(ctx, vid),
+    onVideoChanged: changed,
     uploadedSubtitles: (v) => parseJson<{ uploadedSubtitles?: UploadedSubtitle[] }>(v.media)?.uploadedSubtitles ?? [],
     toBcp47,
-    ...hooks,
+  });
+  const results = new TranscodeResultsService(repo, videos, deps.queue, deps.storage, deps.config, deps.logger);
+  const subtitles = new SubtitlesService({ repo, videos, storage: deps.storage, onMediaChanged: changed });
+  const posters = new PosterService({ repo, videos, storage: deps.storage });
+  const events = new VideoEventsService(repo, deps.events);
+  return {
+    repo,
+    videos,
+    queries,
+    results,
+    subtitles,
+    posters,
+    events,
+    onVideoChanged(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    start: () => results.start(),
+    close: () => results.stop(),
   };
-  const queries = new VideoQueryService(repo, videos, allHooks);
-  const results = new TranscodeResultsService(repo, videos, ctx.queue, ctx.storage, ctx.config, ctx.logger);
-  const subtitles = new SubtitlesService({ repo, videos, storage: ctx.storage, onMediaChanged: (id) => invalidateVideo(ctx, id) });
-  const posters = new PosterService({ repo, videos, storage: ctx.storage });
-  return { repo, videos, queries, results, subtitles, posters, storage: ctx.storage, streaming: () => streamingModule(ctx) };
 }
 
-export async function registerVideoRoutes(app: App, mod: VideosModule): Promise<void> {
+export interface VideosRoutesDeps {
+  db: Db;
+  tokens: TokenService;
+  /** test seams: heartbeat and ping intervals of the live-event streams */
+  timings?: VideoEventsRouteTimings;
+}
+
+export async function registerVideosRoutes(app: App, mod: VideosModule, deps: VideosRoutesDeps): Promise<void> {
   await videoRoutes(app, { queries: mod.queries });
   await app.register(subtitleRoutes, { queries: mod.queries, subtitles: mod.subtitles });
-  await app.register(thumbRoutes, { queries: mod.queries, posters: mod.posters, storage: mod.storage, streaming: mod.streaming });
+  await videoEventsRoutes(app, { service: mod.events, db: deps.db, tokens: deps.tokens, ...deps.timings });
 }

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { authHeader, createUser, type TestUser } from "../../test/users.fixtures.js";
 import { VideoRepository } from "./video.repository.js";
-import { createVideosModule, type VideosModule } from "./videos.module.js";
-import type { TranscodeResult } from "../../services/transcoder/transcoder.types.js";
+import type { VideosModule } from "./videos.module.js";
+import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 import type { ProbeResult } from "../../platform/media/media.types.js";
 
 const probe: ProbeResult = {
@@ -60,7 +60,7 @@ describe("videos: catalogue, detail, edit, delete", () => {
 
   beforeAll(async () => {
     h = await createHarness();
-    mod = createVideosModule(h.ctx);
+    mod = h.domains.videos;
     repo = mod.repo;
     owner = await createUser(h, { role: "uploader" });
     other = await createUser(h, { role: "user" });

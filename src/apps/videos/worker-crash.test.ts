@@ -18,7 +18,7 @@ import { createHarness, type Harness } from "../../test/app-harness.js";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "../../test/test-env.js";
 import { authHeader, createUser, type TestUser } from "../../test/users.fixtures.js";
 import { transcodeJobId } from "./transcode-results.service.js";
-import { createVideosModule, type VideosModule } from "./videos.module.js";
+import type { VideosModule } from "./videos.module.js";
 import {
   assertPlayable,
   makeSource,
@@ -65,7 +65,7 @@ for (const backend of BACKENDS) {
     beforeAll(async () => {
       // `slow` + 240p/360p rungs: several seconds of ffmpeg, so a kill lands mid-run
       h = await createHarness({ X264_PRESET: "slow", LADDER: "240,360", JOB_LEASE_SECONDS: "3", ...backend.env });
-      mod = createVideosModule(h.ctx);
+      mod = h.domains.videos;
       owner = await createUser(h, { role: "uploader" });
       source = await makeSource(h, "source", { width: 640, height: 360, durationS: SOURCE_S, fps: 25 });
     }, 60_000);

@@ -19,12 +19,11 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeClip, type ClipSpec } from "../../platform/media/media.fixtures.js";
 import { probe } from "../../platform/media/probe.js";
-import { createTranscodeHandler } from "../../services/transcoder/transcode.handler.js";
+import { createTranscodeHandler } from "../../services/transcoder/index.js";
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { createUser, type TestUser } from "../../test/users.fixtures.js";
-import { createJobHandlers } from "../../workers.js";
-import { createVideosModule } from "../videos/videos.module.js";
-import { videoKeys } from "../videos/video.types.js";
+import { composeJobHandlers } from "../../composition.js";
+import { videoKeys } from "../videos/index.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAS_CHROMIUM = existsSync(CHROMIUM);
@@ -111,7 +110,7 @@ describe.skipIf(!HAS_CHROMIUM)("web: HLS playback in headless Chromium", () => {
   async function convertedVideo(): Promise<string> {
     const clip = await makeClip(h.ctx.media, path.join(dir, "clip.mp4"), CLIP);
     const probed = await probe(h.ctx.media, clip, { timeoutS: 30 });
-    const mod = createVideosModule(h.ctx);
+    const mod = h.domains.videos;
     const v = await mod.videos.create({ ownerId: owner.user.id, title: "E2E clip", description: "Made by lavfi.", visibility: "public", language: "en", originalFilename: "clip.mp4", sizeBytes: probed.sizeBytes });
     const sourceKey = videoKeys.original(v.id);
     await h.ctx.storage.putFile(sourceKey, clip);
@@ -145,7 +144,7 @@ describe.skipIf(!HAS_CHROMIUM)("web: HLS playback in headless Chromium", () => {
       }),
     ]);
     // The page's upload test needs a worker: the embedded one, as `npm start` runs it.
-    await h.ctx.queue.work(createJobHandlers({ config: h.config, storage: h.ctx.storage, tools: h.ctx.media }), { concurrency: 1 });
+    await h.ctx.queue.work(composeJobHandlers({ config: h.config, storage: h.ctx.storage, media: h.ctx.media }), { concurrency: 1 });
     base = await h.app.listen({ port: 0, host: "127.0.0.1" });
   });
 

@@ -79,7 +79,7 @@ export interface VideosTable {
   published_at: string | null;
 }
 
-/** The embedded queue's jobs (memory.queue.ts); JSON columns are text. */
+/** The embedded queue's jobs (db.queue.ts); JSON columns are text. */
 export interface JobsTable {
   /** the enqueue idempotency key */
   id: string;

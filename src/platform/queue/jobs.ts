@@ -3,7 +3,7 @@
  * Handlers are a `Record<JobName, Handler>` (see queue.ts), checked by the compiler and again at
  * start-up by the adapters (a name with no handler is refused).
  */
-import type { TranscodeJob, TranscodeResult } from "../../services/transcoder/transcoder.types.js";
+import type { TranscodeJob, TranscodeResult } from "../../contracts/transcode.messages.js";
 
 export interface JobPayloads {
   "video.transcode": TranscodeJob;

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { TranscodeJob, TranscodeResult } from "../../services/transcoder/transcoder.types.js";
+import type { TranscodeJob, TranscodeResult } from "../../contracts/transcode.messages.js";
 import type { JobPolicy } from "./jobs.js";
 import type { JobPolicyOverrides } from "./job.runner.js";
 import type { JobContext, JobEvent, JobHandler, JobHandlers, JobInspection, Queue } from "./queue.js";

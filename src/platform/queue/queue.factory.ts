@@ -5,7 +5,7 @@
 import type { Config } from "../../config.js";
 import type { Db } from "../db/db.js";
 import type { JobPolicyOverrides } from "./job.runner.js";
-import { DbQueue } from "./memory.queue.js";
+import { DbQueue } from "./db.queue.js";
 import type { Queue } from "./queue.js";
 
 // ffmpeg is bounded by TRANSCODE_TIMEOUT itself; the queue's timeout is the backstop behind it,

@@ -13,7 +13,7 @@ import { loadConfig } from "../../config.js";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "../../test/test-env.js";
 import { createDb, migrateToLatest, type Db } from "../db/db.js";
 import { BullQueue } from "./bullmq.queue.js";
-import { DbQueue } from "./memory.queue.js";
+import { DbQueue } from "./db.queue.js";
 import { queueContract, type ContractQueueOptions, type QueueHarness } from "./queue.contract.js";
 import { createQueue } from "./queue.factory.js";
 

@@ -3,6 +3,7 @@
  * near-black test, and WebVTT subtitle renditions (RFC 8216 §3.5) with their one-segment playlists.
  */
 import type { ProbeResult } from "../../platform/media/media.types.js";
+import { SUBTITLE_FILE } from "../../contracts/media-layout.js";
 import { languageName, toBcp47, UNDETERMINED } from "./languages.js";
 import type { Rung } from "./ladder.js";
 
@@ -88,8 +89,6 @@ export function planSubtitles(probe: ProbeResult): SubtitlePlan[] {
     return { streamIndex: s.index, language, name, dir: unique ? language : String(i) };
   });
 }
-
-export const SUBTITLE_FILE = "subs.vtt";
 
 /**
  * A subtitle rendition is one WebVTT "segment" spanning the whole video (allowed: RFC 8216 §3.5

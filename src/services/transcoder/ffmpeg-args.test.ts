@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildMp4Args, buildRungArgs, buildTranscodeArgs } from "./ffmpeg-args.js";
 import { buildLadder } from "./ladder.js";
-import type { TranscodeOptions } from "./transcoder.types.js";
+import type { TranscodeOptions } from "../../contracts/transcode.messages.js";
 import { audioStream, probeOf, videoStream } from "./transcoder.fixtures.js";
 
 const OPTS: TranscodeOptions = {

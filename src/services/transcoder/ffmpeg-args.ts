@@ -3,13 +3,13 @@
  * names need no quoting. The same arrays run on ffmpeg 4.1 (the npm-bundled build) and newer:
  * only options that exist since 4.1 are used.
  *
- * Output layout under `paths.outDir` (mirrored 1:1 under the job's storage prefix):
- *   hls/<quality>/index.m3u8 + seg_00000.ts|m4s (+ init.mp4 for fMP4)   one per rung, video only
- *   hls/audio/<dir>/index.m3u8 + segments                                 one per audio stream
+ * Output layout under `paths.outDir` (mirrored 1:1 under the job's storage prefix): see
+ * `src/contracts/media-layout.ts` (`hls/<quality>/…` per rung, `hls/audio/<dir>/…` per audio stream).
  */
 import path from "node:path";
 import type { ProbeResult } from "../../platform/media/media.types.js";
-import type { TranscodeOptions } from "./transcoder.types.js";
+import { audioDir, INIT_NAME, PLAYLIST_NAME, rungDir, segmentPattern } from "../../contracts/media-layout.js";
+import type { SegmentType, TranscodeOptions } from "../../contracts/transcode.messages.js";
 import { planAudio, type AudioPlan, type Rung } from "./ladder.js";
 import { assertNever } from "../../lib/assert-never.js";
 
@@ -20,32 +20,12 @@ export interface TranscodePaths {
   outDir: string;
 }
 
-export type SegmentType = TranscodeOptions["segmentType"];
-
-export const PLAYLIST_NAME = "index.m3u8";
-export const INIT_NAME = "init.mp4";
 export const AUDIO_BITRATE = 128_000;
 export const AUDIO_SAMPLE_RATE = 48_000;
 /** every audio rendition is stereo (see audioOutputs); the master's CHANNELS attribute says so */
 export const AUDIO_CHANNELS = 2;
 /** AAC-LC (RFC 6381: mp4a, object type 0x40 = MPEG-4 audio, audio object type 2 = LC) */
 export const AAC_CODEC = "mp4a.40.2";
-
-/** Directory of a rendition, relative to the output dir and to the storage prefix. */
-export const rungDir = (quality: string) => `hls/${quality}`;
-export const audioDir = (dir: string) => `hls/audio/${dir}`;
-
-
-function segmentExt(type: SegmentType): string {
-  switch (type) {
-    case "mpegts":
-      return "ts";
-    case "fmp4":
-      return "m4s";
-    default:
-      return assertNever(type);
-  }
-}
 
 const kbit = (bps: number) => `${Math.round(bps / 1000)}k`;
 
@@ -60,7 +40,6 @@ const GLOBAL = ["-y", "-v", "error"] as const;
  * EXT-X-INDEPENDENT-SEGMENTS: each segment starts with a keyframe (we force them, see below).
  */
 function hlsOutput(dir: string, opts: Pick<TranscodeOptions, "segmentS" | "segmentType">): string[] {
-  const ext = segmentExt(opts.segmentType);
   const out = [
     "-f", "hls",
     "-hls_time", String(opts.segmentS),
@@ -75,7 +54,7 @@ function hlsOutput(dir: string, opts: Pick<TranscodeOptions, "segmentS" | "segme
   }
   out.push(
     "-hls_flags", "independent_segments",
-    "-hls_segment_filename", path.join(dir, `seg_%05d.${ext}`),
+    "-hls_segment_filename", path.join(dir, segmentPattern(opts.segmentType)),
     path.join(dir, PLAYLIST_NAME),
   );
   return out;

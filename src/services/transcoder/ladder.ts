@@ -3,7 +3,7 @@
  * H.264 profile/level. Pure; `buildLadder` is the only place these decisions are made.
  */
 import type { ProbeResult } from "../../platform/media/media.types.js";
-import type { TranscodeOptions } from "./transcoder.types.js";
+import type { TranscodeOptions } from "../../contracts/transcode.messages.js";
 import { languageName, toBcp47, UNDETERMINED } from "./languages.js";
 import { assertNever } from "../../lib/assert-never.js";
 

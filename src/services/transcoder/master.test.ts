@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildMasterFromResult, uriRelativeTo } from "./master.js";
-import type { TranscodeResult } from "./transcoder.types.js";
+import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 
 const p = "videos/v1/";
 const result: Pick<TranscodeResult, "masterKey" | "renditions" | "audioTracks"> = {

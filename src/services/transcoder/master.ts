@@ -5,9 +5,9 @@
  * tracks.
  */
 import path from "node:path";
-import { AUDIO_CHANNELS, type SegmentType } from "./ffmpeg-args.js";
+import type { SegmentType, SubtitleTrackOutput, TranscodeResult } from "../../contracts/transcode.messages.js";
+import { AUDIO_CHANNELS } from "./ffmpeg-args.js";
 import { buildMasterPlaylist, type MasterSubtitle } from "./playlists.js";
-import type { SubtitleTrackOutput, TranscodeResult } from "./transcoder.types.js";
 
 /** `key` as a URI relative to the master playlist's own key (both under the same storage prefix). */
 export function uriRelativeTo(masterKey: string, key: string): string {

@@ -2,7 +2,7 @@
  * HLS playlists (RFC 8216), pure: the master playlist, reading the media playlists ffmpeg writes,
  * measuring their bandwidth, and turning a growing EVENT playlist into the final VOD one.
  */
-import type { SegmentType } from "./ffmpeg-args.js";
+import type { SegmentType } from "../../contracts/transcode.messages.js";
 
 export interface MasterVariant {
   /** media playlist URI relative to the master, e.g. `720p/index.m3u8` */

@@ -10,13 +10,12 @@
  * so a portrait video shows its whole frame (narrow, with side bars) rather than a 16:9 slice of
  * its middle, which is what a viewer scrubbing for a scene needs to recognise.
  */
+import { STORYBOARD_IMAGE } from "../../contracts/media-layout.js";
+
 export const STORYBOARD_TILE_WIDTH = 160;
 export const STORYBOARD_TILE_HEIGHT = 90;
 export const STORYBOARD_MAX_TILES = 100;
 export const STORYBOARD_MAX_COLUMNS = 10;
-/** file names under `thumbs/`; the VTT's cues reference the image relative to the VTT's own URL */
-export const STORYBOARD_IMAGE = "storyboard.jpg";
-export const STORYBOARD_VTT = "storyboard.vtt";
 
 /**
  * ffmpeg's `fps=1/N:round=up` emits ceil(D/N) frames for D seconds of video. D is measured from

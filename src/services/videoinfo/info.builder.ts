@@ -4,7 +4,7 @@
  * `/api/videos/{id}/info/` and nested unchanged in the detail.
  */
 import type { ProbeResult } from "../../platform/media/media.types.js";
-import type { TranscodeResult } from "../transcoder/transcoder.types.js";
+import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 import { formatDuration, humanSize } from "./format.js";
 
 export interface RenditionInfo {

@@ -5,7 +5,7 @@
  * 404 Not Found or 410 Gone status."
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { currentUser } from "../../users/auth.plugin.js";
+import { currentUser } from "../../users/index.js";
 import type { UploadService } from "../upload.service.js";
 import { readTusHeaders } from "../tus.headers.js";
 

@@ -6,7 +6,7 @@
  * adding the Cache-Control: no-store header to the response."
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { currentUser } from "../../users/auth.plugin.js";
+import { currentUser } from "../../users/index.js";
 import type { UploadService } from "../upload.service.js";
 import { readTusHeaders } from "../tus.headers.js";
 import { setExpires, setVideoId } from "./tus.response.js";

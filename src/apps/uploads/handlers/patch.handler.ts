@@ -5,7 +5,7 @@
  * include the Upload-Offset header containing the new offset."
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { currentUser } from "../../users/auth.plugin.js";
+import { currentUser } from "../../users/index.js";
 import type { UploadService } from "../upload.service.js";
 import { readTusHeaders, TusError } from "../tus.headers.js";
 import { closeIfUnread, setExpires, setVideoId } from "./tus.response.js";

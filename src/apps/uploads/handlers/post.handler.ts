@@ -5,7 +5,7 @@
  * `uploading`); its id travels in the `Video-Id` header.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { currentUser } from "../../users/auth.plugin.js";
+import { currentUser } from "../../users/index.js";
 import type { UploadService } from "../upload.service.js";
 import { readTusHeaders, TusError } from "../tus.headers.js";
 import { contentLengthOf } from "./patch.handler.js";

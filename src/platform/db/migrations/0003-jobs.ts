@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 
-// The embedded queue's jobs (src/platform/queue/memory.queue.ts). Portable types only: ISO text
+// The embedded queue's jobs (src/platform/queue/db.queue.ts). Portable types only: ISO text
 // timestamps (they sort as strings, so `run_at <= now` works on both dialects), JSON as text.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema

@@ -5,7 +5,7 @@
  */
 import { createDb } from "../../db/db.js";
 import { BullQueue } from "../bullmq.queue.js";
-import { DbQueue } from "../memory.queue.js";
+import { DbQueue } from "../db.queue.js";
 import type { Queue } from "../queue.js";
 
 export type CrashWorkerSpec =

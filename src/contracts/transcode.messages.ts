@@ -1,16 +1,22 @@
 /**
- * The conversion service's messages. A worker host needs only these, the queue and the storage:
- * no database. The backend builds a `TranscodeJob`, the worker answers with progress messages
- * and a `TranscodeResult` that the backend applies to the Video.
+ * The `video.transcode` job's messages, seen by both sides of the queue: the backend builds a
+ * `TranscodeJob`, the worker answers with `TranscodeProgress` messages and a `TranscodeResult` (or
+ * fails with a `TranscodeError`) that the backend applies to the Video. A worker host needs only
+ * these, the queue and the storage: no database.
+ *
+ * Contracts import nothing from apps/ or services/: only lib/ and pure platform types.
  */
-import type { ProbeResult } from "../../platform/media/media.types.js";
+import type { ProbeResult } from "../platform/media/media.types.js";
+
+/** Segment container of the HLS renditions. */
+export type SegmentType = "mpegts" | "fmp4";
 
 export interface TranscodeOptions {
   /** target heights (shorter side), e.g. [240, 480, 720, 1080] */
   ladder: number[];
   maxFps: number;
   segmentS: number;
-  segmentType: "mpegts" | "fmp4";
+  segmentType: SegmentType;
   mp4: boolean;
   preset: string;
   mode: "single" | "per-rung";
@@ -102,4 +108,26 @@ export interface TranscodeProgress {
   eta_s: number | null;
   playable: boolean;
   masterKey?: string;
+}
+
+/** Why a conversion failed (the API maps these onto the Video's failure codes). */
+export const TRANSCODE_FAILURE_CODES = ["transcode_failed", "timeout", "storage_error", "cancelled"] as const;
+export type TranscodeFailureCode = (typeof TRANSCODE_FAILURE_CODES)[number];
+
+export class TranscodeError extends Error {
+  /**
+   * false for failures another attempt cannot fix (no video stream, source gone, ffmpeg rejecting
+   * the input): the queue then skips the remaining attempts.
+   */
+  readonly retryable: boolean;
+
+  constructor(
+    readonly code: TranscodeFailureCode,
+    message: string,
+    options?: { cause?: unknown; retryable?: boolean },
+  ) {
+    super(message, options);
+    this.name = "TranscodeError";
+    this.retryable = options?.retryable ?? true;
+  }
 }

@@ -12,8 +12,9 @@ import type { JobContext, JobProgress } from "../../platform/queue/queue.js";
 import { DiskStorage } from "../../platform/storage/disk.storage.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import { parseMediaPlaylist } from "./playlists.js";
-import { createTranscodeHandler, TranscodeError } from "./transcode.handler.js";
-import type { TranscodeJob, TranscodeOptions, TranscodeProgress, TranscodeResult } from "./transcoder.types.js";
+import { TranscodeError } from "../../contracts/transcode.messages.js";
+import { createTranscodeHandler } from "./transcode.job.js";
+import type { TranscodeJob, TranscodeOptions, TranscodeProgress, TranscodeResult } from "../../contracts/transcode.messages.js";
 
 const exec = promisify(execFile);
 

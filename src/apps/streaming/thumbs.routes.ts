@@ -10,43 +10,16 @@
  */
 import multipart from "@fastify/multipart";
 import { Type } from "@sinclair/typebox";
-import type { FastifyRequest } from "fastify";
 import type { App } from "../../lib/app.types.js";
 import { createHash } from "node:crypto";
-import { badRequest, notFound } from "../../lib/errors.js";
+import { notFound } from "../../lib/errors.js";
+import { readFilePart } from "../../lib/multipart.js";
 import { isNotFoundError, type Storage } from "../../platform/storage/storage.js";
 import { ErrorResponse, IdParams } from "../../lib/schemas.js";
-import { BufferSource } from "../streaming/object-sender.js";
-import type { StreamingModule } from "../streaming/streaming.module.js";
-import { POSTER_MAX_BYTES, type PosterService } from "./poster.service.js";
-import type { VideoQueryService } from "./video-query.service.js";
-import { VideoDetailSchema } from "./video.schemas.js";
-import { videoKeys } from "./video.types.js";
-
-/**
- * Names under `thumbs/` that may be served: what the worker writes (`poster.jpg`, `c0.jpg`…,
- * `storyboard.jpg`, `storyboard.vtt`) and the custom poster. A fixed alphabet: no path
- * separators, no dot segments, nothing else stored under the prefix.
- */
-const THUMB_NAME = /^(?:(?:poster|c[0-9]|storyboard|custom-poster)\.(?:jpg|webp)|storyboard\.vtt)$/;
-
-export function thumbContentType(name: string): string | null {
-  if (!THUMB_NAME.test(name)) return null;
-  if (name.endsWith(".vtt")) return "text/vtt; charset=utf-8";
-  return name.endsWith(".webp") ? "image/webp" : "image/jpeg";
-}
-
-const isCustomPoster = (name: string) => name.startsWith("custom-poster.");
-
-/**
- * Generated thumbnails change only when the video is reprocessed: an hour, then revalidation
- * (ETag). The custom poster is replaced under the same name and its owner expects to see the new
- * one at once: `no-cache` (always revalidated; a 304 costs a round trip, not the bytes). Private
- * videos' files are cacheable by the browser only.
- */
-export function thumbCacheControl(name: string, isPrivate: boolean): string {
-  return `${isPrivate ? "private" : "public"}, ${isCustomPoster(name) ? "no-cache" : "max-age=3600"}`;
-}
+import { POSTER_MAX_BYTES, VideoDetailSchema, videoKeys, type PosterService, type VideoQueryService } from "../videos/index.js";
+import { thumbCacheControl, thumbContentType } from "../../contracts/media-layout.js";
+import { BufferSource, type ObjectSender } from "./object-sender.js";
+import type { StreamingService } from "./streaming.service.js";
 
 /**
  * The storyboard index of a private video: its cues' image URIs are relative to the VTT, which the
@@ -64,12 +37,15 @@ export interface ThumbRoutesOptions {
   queries: VideoQueryService;
   posters: PosterService;
   storage: Storage;
-  /** the streaming domain (authorization and object sending), resolved at request time */
-  streaming: () => Pick<StreamingModule, "service" | "sender">;
+  /** media access rules (public/unlisted/private, playback tokens) */
+  service: StreamingService;
+  /** conditional requests, ranges and ETags, as for every other media file */
+  sender: ObjectSender;
 }
 
 export async function thumbRoutes(app: App, opts: ThumbRoutesOptions): Promise<void> {
-  const { queries, posters, storage, streaming } = opts;
+  const { queries, posters, storage } = opts;
+  const s = { service: opts.service, sender: opts.sender };
   // Encapsulated plugin: multipart parsing only for the poster upload.
   await app.register(multipart, { limits: { fileSize: POSTER_MAX_BYTES, files: 1, fields: 10, parts: 11, headerPairs: 100 } });
 
@@ -89,7 +65,6 @@ export async function thumbRoutes(app: App, opts: ThumbRoutesOptions): Promise<v
     },
     handler: async (req, reply) => {
       const { id, name } = req.params as { id: string; name: string };
-      const s = streaming();
       const access = await s.service.authorize(req, id);
       const contentType = thumbContentType(name);
       if (!contentType) throw notFound("No such thumbnail.", "thumbnail_not_found");
@@ -103,7 +78,7 @@ export async function thumbRoutes(app: App, opts: ThumbRoutesOptions): Promise<v
         return s.sender.send(req, reply, new BufferSource(body), { contentType, cacheControl: "private, no-store" });
       }
       const cacheControl = thumbCacheControl(name, isPrivate);
-      if (isCustomPoster(name)) {
+      if (name.startsWith("custom-poster.")) {
         // Read afresh (the sender's open-file cache could serve the replaced file for a moment);
         // the ETag is the content's hash, so revalidation is exact.
         const body = await storage.getBuffer(key).catch((err: unknown) => {
@@ -147,14 +122,4 @@ export async function thumbRoutes(app: App, opts: ThumbRoutesOptions): Promise<v
       return queries.detail(id, req.user, req.role);
     },
   );
-}
-
-/** The multipart field `file` as bytes; 400 when absent, 413 past the plugin's size limit. */
-export async function readFilePart(req: FastifyRequest): Promise<Buffer> {
-  const file = await req.file();
-  if (!file || file.fieldname !== "file") {
-    file?.file.resume();
-    throw badRequest("file_required", "Send the file as the multipart field `file`.", { field: "file" });
-  }
-  return file.toBuffer();
 }

@@ -1,0 +1,16 @@
+/**
+ * The videos domain's public face: other domains and the composition root import this file only.
+ * Video rows and their lifecycle (create, status, media, deletion), the catalogue and detail,
+ * subtitles, posters, live events, and the applier of the conversion workers' results.
+ */
+export { createVideosModule, registerVideosRoutes, type VideosDeps, type VideosModule, type VideosRoutesDeps, type VideoChangeListener } from "./videos.module.js";
+export { VideoService, type NewVideo } from "./video.service.js";
+export type { VideoRepository, VideoRow, VideoWithOwner } from "./video.repository.js";
+export type { VideoQueryService } from "./video-query.service.js";
+export type { TranscodeResultsService } from "./transcode-results.service.js";
+export type { SubtitlesService } from "./subtitles.service.js";
+export type { VideoEventsService } from "./video-events.service.js";
+export { POSTER_MAX_BYTES, type PosterService } from "./poster.service.js";
+export { VideoDetailSchema, type VideoDetail } from "./video.schemas.js";
+export { FAILURE_CODES, VIDEO_STATUSES, VISIBILITIES, videoKeys, type FailureCode, type VideoProgress, type VideoStatus, type Visibility } from "./video.types.js";
+export { chaptersOf, chaptersToWebVtt, segmentSpan, validateChapters, withEnds, MAX_CHAPTER_TITLE, MAX_CHAPTERS, type Chapter, type ChapterInput } from "./chapters.js";

@@ -1,0 +1,95 @@
+/**
+ * The composition root: the one place that builds every domain, once, from the platform context
+ * (context.ts), and says what runs in which kind of process. The API server, the tests' harness
+ * and the CLI call `composeDomains`; worker processes (and the embedded worker) call
+ * `composeJobHandlers`. Nothing is looked up later: each domain is handed, at construction, the
+ * services of the others it uses, through their public faces (`apps/<domain>/index.ts`).
+ *
+ * Build order follows the dependency tree: users (tokens, hooks) → videos → streaming and
+ * uploads. The videos domain never imports streaming: it gets playback tokens as a function and
+ * announces changed videos through `onVideoChanged`, which the streaming domain subscribes to.
+ */
+import type { Config } from "./config.js";
+import type { AppContext } from "./context.js";
+import type { App } from "./lib/app.types.js";
+import type { MediaTools } from "./platform/media/media.tools.js";
+import type { JobHandlers } from "./platform/queue/queue.js";
+import type { Storage } from "./platform/storage/storage.js";
+import { createTranscodeHandler } from "./services/transcoder/index.js";
+import { createStreamingModule, registerStreamingRoutes, type StreamingModule } from "./apps/streaming/index.js";
+import { createUploadsModule, registerUploadsRoutes, type UploadsModule } from "./apps/uploads/index.js";
+import { createUsersModule, registerUsersRoutes, type UsersModule } from "./apps/users/index.js";
+import { createVideosModule, registerVideosRoutes, type VideosModule } from "./apps/videos/index.js";
+import { webRoutes } from "./apps/web/index.js";
+
+export interface Domains {
+  users: UsersModule;
+  videos: VideosModule;
+  streaming: StreamingModule;
+  uploads: UploadsModule;
+}
+
+export async function composeDomains(ctx: AppContext): Promise<Domains> {
+  const { config, logger, db, storage, events, queue, redis, media, mailer } = ctx;
+  const users = await createUsersModule({ config, logger, db, storage, mailer });
+  // Forward reference: the detail asks for a playback token only at request time, after the
+  // streaming module below exists.
+  let streaming: StreamingModule | null = null;
+  const videos = createVideosModule({
+    config,
+    logger,
+    db,
+    events,
+    storage,
+    queue,
+    playbackTokens: { issue: (videoId) => streaming!.playback.issue(videoId) },
+  });
+  streaming = createStreamingModule({ config, logger, db, redis, storage, tokens: users.tokens, videos });
+  const uploads = createUploadsModule({ config, logger, db, redis, storage, media, videos: videos.videos });
+
+  // The users domain asks the others for quota use and to remove a deleted account's content.
+  users.hooks.provideQuotaUsed((userId) => videos.videos.quotaUsed(userId));
+  users.hooks.registerAccountCleanup({ removeUserContent: (userId) => videos.videos.removeAllOf(userId) });
+  // Deleting an account removes its unfinished uploads and their bytes at once.
+  users.hooks.registerAccountCleanup(uploads.uploads);
+  return { users, videos, streaming, uploads };
+}
+
+/**
+ * Stops the domains' background work where no app does it (the CLI, scripts): an app closes
+ * them itself through the hooks `registerDomainRoutes` adds.
+ */
+export async function closeDomains(d: Domains): Promise<void> {
+  await d.videos.close();
+  await d.uploads.close();
+  await d.streaming.close();
+}
+
+/**
+ * Every domain's routes and lifecycle, registered in one place so a newcomer sees the whole API
+ * surface. Background work (result applier, view flusher, upload sweep) stops when the app closes,
+ * before the context does.
+ */
+export async function registerDomainRoutes(app: App, ctx: AppContext, d: Domains): Promise<void> {
+  const { config, db, storage } = ctx;
+  await registerUsersRoutes(app, d.users, config);
+  // The API process applies the conversion workers' messages to the videos it serves.
+  d.videos.start();
+  app.addHook("onClose", async () => d.videos.close());
+  await registerVideosRoutes(app, d.videos, { db, tokens: d.users.tokens });
+  await registerUploadsRoutes(app, d.uploads, { config, videos: d.videos });
+  await registerStreamingRoutes(app, d.streaming, { storage, videos: d.videos });
+  app.addHook("onClose", async () => d.streaming.close());
+  await webRoutes(app);
+}
+
+/**
+ * The job handlers of this code base: one per job name, checked by the compiler (`JobHandlers`
+ * is a Record over every JobName) and again by the queue adapters at start-up. Workers need only
+ * storage, ffmpeg and the queue: never the database.
+ */
+export function composeJobHandlers(deps: { config: Config; storage: Storage; media: MediaTools }): JobHandlers {
+  return {
+    "video.transcode": createTranscodeHandler({ storage: deps.storage, tools: deps.media, workDir: deps.config.media.tmpDir }),
+  };
+}
