@@ -51,7 +51,7 @@ export async function composeDomains(ctx: AppContext): Promise<Domains> {
   users.hooks.provideQuotaUsed((userId) => videos.videos.quotaUsed(userId));
   users.hooks.registerAccountCleanup({ removeUserContent: (userId) => videos.videos.removeAllOf(userId) });
   // Deleting an account removes its unfinished uploads and their bytes at once.
-  users.hooks.registerAccountCleanup(uploads.uploads);
+  users.hooks.registerAccountCleanup(uploads.sweeper);
   return { users, videos, streaming, uploads };
 }
 

@@ -1,7 +1,7 @@
 /**
- * The uploads domain's operations as the HTTP handlers and other domains call them: a thin
+ * The uploads domain's operations as the HTTP handlers call them: a thin
  * facade over the tus protocol state (TusUploadService), the simple multipart upload
- * (SimpleUploadService) and account cleanup (UploadSweeper). It holds no state and no logic of
+ * (SimpleUploadService). It holds no state and no logic of
  * its own, so a handler needs one object; each piece is built, and can be tested, alone (see
  * uploads.module.ts).
  */
@@ -12,13 +12,11 @@ import type { SimpleUploadService, StagedFile } from "./simple-upload.service.js
 import type { AppendOutcome, BodyInput, CreateInput, Created, TusUploadService } from "./tus-upload.service.js";
 import type { VideoFields } from "./upload.metadata.js";
 import type { UploadRow } from "./upload.repository.js";
-import type { UploadSweeper } from "./upload.sweeper.js";
 
 export class UploadService {
   constructor(
     private readonly tus: TusUploadService,
     private readonly simple: SimpleUploadService,
-    private readonly sweeper: Pick<UploadSweeper, "removeUserContent">,
   ) {}
 
   // tus
@@ -59,12 +57,5 @@ export class UploadService {
 
   createSimple(user: AuthUser, fields: VideoFields, staged: StagedFile): Promise<VideoRow> {
     return this.simple.create(user, fields, staged);
-  }
-
-  // other domains
-
-  /** Account deletion (the users domain's cleanup hook): the user's uploads and their bytes. */
-  removeUserContent(userId: string): Promise<void> {
-    return this.sweeper.removeUserContent(userId);
   }
 }

@@ -77,7 +77,7 @@ export function createUploadsModule(deps: UploadsDeps): UploadsModule {
   const tus = new TusUploadService({ config, logger, repo, videos, locker, store, limits, records, progress });
   const simple = new SimpleUploadService(config, limits, records, store, videos);
   const sweeper = new UploadSweeper({ config, repo, videos, locker, store, progress, validation });
-  const uploads = new UploadService(tus, simple, sweeper);
+  const uploads = new UploadService(tus, simple);
   const sweepExpired = (now = new Date()) => sweeper.sweepExpired(now);
   const periodic = periodicSweep(sweepExpired, logger);
   return {
