@@ -1,25 +1,25 @@
 /**
- * In-process view counter (no REDIS_URL): dedupe in a Map of expiry times, counts in a Map of
- * pending increments flushed every second. Entries share one window length, so the Map's
- * insertion order is expiry order and sweeping stops at the first live entry.
+ * In-process view counter (no REDIS_URL): dedupe in a bounded LRU cache whose entries live one
+ * window, counts in a Map of pending increments flushed every second. Past the bound the least
+ * recently counted viewer goes early: a viewer may then count twice, never zero times.
  */
+import { LRUCache } from "lru-cache";
 import type { Db } from "../../platform/db/db.js";
 import { applyViewCounts, type ViewCounter, type ViewCounterOptions } from "./view-counter.js";
 
 export class MemoryViewCounter implements ViewCounter {
-  private readonly seen = new Map<string, number>();
+  /** viewers counted within the window, by `video\nviewer` */
+  private readonly seen: LRUCache<string, true>;
   private pending = new Map<string, number>();
   private readonly timer: NodeJS.Timeout | null;
   private flushing: Promise<number> | null = null;
-  private readonly windowMs: number;
-  private readonly maxSeen: number;
 
   constructor(
     private readonly db: Db,
     private readonly opts: ViewCounterOptions & { maxSeen?: number },
   ) {
-    this.windowMs = opts.windowS * 1000;
-    this.maxSeen = opts.maxSeen ?? 1_000_000;
+    // lru-cache reads ttl 0 as "never expires": a window is at least 1 ms.
+    this.seen = new LRUCache({ max: opts.maxSeen ?? 1_000_000, ttl: Math.max(1, Math.round(opts.windowS * 1000)) });
     const every = opts.flushIntervalMs ?? 1000;
     this.timer = every > 0 ? setInterval(() => void this.flush().catch((err) => opts.onError?.(err)), every) : null;
     // The flusher must not keep a finished process (tests, CLI) alive.
@@ -27,24 +27,12 @@ export class MemoryViewCounter implements ViewCounter {
   }
 
   async record(videoId: string, viewer: string): Promise<boolean> {
-    const now = Date.now();
-    this.sweep(now);
     const key = `${videoId}\n${viewer}`;
-    const until = this.seen.get(key);
-    if (until !== undefined && until > now) return false;
-    // Re-inserting moves the key to the end, keeping the Map in expiry order.
-    this.seen.delete(key);
-    this.seen.set(key, now + this.windowMs);
+    // `has` ignores an entry older than the window (and does not refresh its age).
+    if (this.seen.has(key)) return false;
+    this.seen.set(key, true);
     this.pending.set(videoId, (this.pending.get(videoId) ?? 0) + 1);
     return true;
-  }
-
-  private sweep(now: number): void {
-    for (const [k, until] of this.seen) {
-      // Past the cap the oldest entries go early: a viewer may then count twice, never zero times.
-      if (until > now && this.seen.size <= this.maxSeen) break;
-      this.seen.delete(k);
-    }
   }
 
   async flush(): Promise<number> {

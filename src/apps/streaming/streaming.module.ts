@@ -50,7 +50,7 @@ export function createStreamingModule(deps: StreamingDeps): StreamingModule {
   const { config } = deps;
   const onError = (err: unknown, msg: string) => deps.logger.error({ err }, msg);
   const playback = PlaybackService.fromConfig(deps.tokens, config);
-  const videos = new VideoCache(deps.db, STREAM_CACHE_TTL_MS);
+  const videos = new VideoCache(deps.videos.repo, STREAM_CACHE_TTL_MS);
   const sender = new ObjectSender(deps.storage, { cacheTtlMs: STREAM_CACHE_TTL_MS });
   const views = createViewCounter(deps.db, deps.redis, {
     windowS: config.playback.viewWindowS,

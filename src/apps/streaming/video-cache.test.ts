@@ -1,26 +1,20 @@
 import { describe, expect, it } from "vitest";
-import type { Db } from "../../platform/db/db.js";
-import { VideoCache } from "./video-cache.js";
+import type { VideoRow } from "../videos/index.js";
+import { VideoCache, type VideoSource } from "./video-cache.js";
 
 type Row = { id: string; title: string; playable: number; duration_s: number | null; media: string | null };
 
-/** A Db that answers the cache's one query from `rows`, counting queries; `gate` holds them. */
+/** A row source that answers from `rows`, counting queries; `gate` holds them. */
 function fakeDb(rows: Map<string, Row>) {
   const state = { queries: 0, gate: null as Promise<void> | null };
-  const db = {
-    selectFrom: () => ({
-      select: () => ({
-        where: (_c: string, _op: string, id: string) => ({
-          executeTakeFirst: async () => {
-            state.queries++;
-            const row = rows.get(id);
-            if (state.gate) await state.gate;
-            return row ? { ...row } : undefined;
-          },
-        }),
-      }),
-    }),
-  } as unknown as Db;
+  const db: VideoSource = {
+    find: async (id: string) => {
+      state.queries++;
+      const row = rows.get(id);
+      if (state.gate) await state.gate;
+      return row ? ({ ...row } as unknown as VideoRow) : undefined;
+    },
+  };
   return { db, state };
 }
 

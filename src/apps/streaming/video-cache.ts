@@ -2,12 +2,14 @@
  * A short-lived in-memory cache of what the media routes need to know about a video (visibility,
  * owner, status, media JSON), so a range or segment request does not query the database. Entries
  * live `ttlMs` (2 s by default); `invalidate(id)` drops one at once when this process changes the
- * video (chapters PUT here, PATCH/DELETE in the videos domain via `invalidateVideo`). Other
+ * video (chapters PUT here; edits and deletions in the videos domain reach it through
+ * `onVideoChanged`, subscribed in streaming.module.ts). Rows come through the videos domain's
+ * repository: this domain never queries the videos table itself. Other
  * processes see changes within the TTL. Concurrent misses for one id share a single query.
  * Missing videos are cached too (as null), so probing unknown ids does not reach the database.
  */
 import { LRUCache } from "lru-cache";
-import type { Db } from "../../platform/db/db.js";
+import type { VideoRow } from "../videos/index.js";
 import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 
 export interface StreamVideo {
@@ -24,6 +26,11 @@ export interface StreamVideo {
   updated_at: string;
 }
 
+/** Where rows come from: the videos domain's repository. */
+export interface VideoSource {
+  find(id: string): Promise<VideoRow | undefined>;
+}
+
 export class VideoCache {
   /** rows by id; `{ v: null }` records a missing video (lru-cache values cannot be null) */
   private readonly rows: LRUCache<string, { v: StreamVideo | null }>;
@@ -37,7 +44,7 @@ export class VideoCache {
 
   /** `maxEntries` rows of ~1-2 KiB each (media JSON included) bound the cache to a few MiB. */
   constructor(
-    private readonly db: Db,
+    private readonly source: VideoSource,
     ttlMs = 2000,
     maxEntries = 10_000,
   ) {
@@ -70,12 +77,10 @@ export class VideoCache {
   }
 
   private async load(id: string): Promise<StreamVideo | null> {
-    const r = await this.db
-      .selectFrom("videos")
-      .select(["id", "owner_id", "visibility", "status", "playable", "title", "description", "duration_s", "chapters", "media", "updated_at"])
-      .where("id", "=", id)
-      .executeTakeFirst();
-    if (!r) return null;
+    const row = await this.source.find(id);
+    if (!row) return null;
+    const { owner_id, visibility, status, playable, title, description, duration_s, chapters, updated_at } = row;
+    const r = { id: row.id, owner_id, visibility, status, playable, title, description, duration_s, chapters, media: row.media, updated_at };
     let media: TranscodeResult | null = null;
     try {
       media = r.media ? (JSON.parse(r.media) as TranscodeResult) : null;
