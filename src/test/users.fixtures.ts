@@ -9,7 +9,7 @@ import path from "node:path";
 import type { Harness } from "./app-harness.js";
 import { usernameKey, type Role, type UsersModule } from "../apps/users/index.js";
 import { newId, nowIso } from "../lib/ids.js";
-import { parseEmail, type ParsedEmail } from "../platform/mail/mail.testing.js";
+import { parseEmail, type ParsedEmail } from "../platform/mail/mail.fixtures.js";
 
 export const DEFAULT_PASSWORD = "correct-horse-battery-staple";
 

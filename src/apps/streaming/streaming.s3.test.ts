@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { createUser } from "../../test/users.fixtures.js";
 import { newId } from "../../lib/ids.js";
-import { startS3rver, type S3rverHandle } from "../../platform/storage/s3rver.fixture.js";
+import { startS3rver, type S3rverHandle } from "../../platform/storage/s3rver.fixtures.js";
 import { parseMasterPlaylist, parseMediaPlaylist } from "./m3u8.js";
 import { buildFixture, fixtureFiles, insertReadyVideo, storeFixture } from "./streaming.fixtures.js";
 

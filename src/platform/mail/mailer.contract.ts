@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Mailer } from "./mailer.js";
-import { parseEmail } from "./mail.testing.js";
+import { parseEmail } from "./mail.fixtures.js";
 
 export const CONTRACT_FROM = "vidflux test <no-reply@vidflux.test>";
 

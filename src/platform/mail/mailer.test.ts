@@ -10,7 +10,7 @@ import { FileMailer } from "./file.mailer.js";
 import { createMailer } from "./mailer.factory.js";
 import { CONTRACT_FROM, mailerContract } from "./mailer.contract.js";
 import { SmtpMailer } from "./smtp.mailer.js";
-import { startTestSmtpServer } from "./mail.testing.js";
+import { startTestSmtpServer } from "./mail.fixtures.js";
 
 const SEPARATOR = `\n${"-".repeat(79)}\n`;
 

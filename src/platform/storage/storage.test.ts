@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../config.js";
 import { DiskStorage } from "./disk.storage.js";
 import { MULTIPART_PART_SIZE, S3Storage } from "./s3.storage.js";
-import { startS3rver, type S3rverHandle } from "./s3rver.fixture.js";
+import { startS3rver, type S3rverHandle } from "./s3rver.fixtures.js";
 import { storageContract } from "./storage.contract.js";
 import { createStorage } from "./storage.factory.js";
 

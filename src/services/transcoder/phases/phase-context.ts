@@ -6,8 +6,8 @@
  */
 import type { MediaTools } from "../../../platform/media/media.tools.js";
 import type { Storage } from "../../../platform/storage/storage.js";
-import type { HlsPublisher } from "../hls-publisher.js";
-import type { ProgressReporter } from "../progress-reporter.js";
+import type { HlsPublisher } from "../hls.publisher.js";
+import type { ProgressReporter } from "../progress.reporter.js";
 
 /** pino-compatible, optional */
 export interface TranscodeLogger {
