@@ -50,6 +50,13 @@ module.exports = {
       to: { path: "^src/(apps|services|app\\.ts|composition\\.ts|context\\.ts|server\\.ts|worker\\.ts|cli)" },
     },
     {
+      name: "contracts-use-no-adapter",
+      severity: "error",
+      comment: "Messages between processes are plain data: they may name the probe's types, nothing else of the platform.",
+      from: { path: "^src/contracts/" },
+      to: { path: "^src/platform/", pathNot: "^src/platform/media/media\\.types\\.ts$" },
+    },
+    {
       name: "workers-never-see-the-database",
       severity: "error",
       comment: "Conversion workers get jobs in and send storage objects and messages out: no database, no domain.",

@@ -21,7 +21,7 @@ import { AppError } from "./lib/errors.js";
 import { ErrorResponse } from "./lib/schemas.js";
 import { authPlugin } from "./apps/users/index.js";
 import type { AppContext } from "./context.js";
-import { composeDomains, registerDomainRoutes, type Domains } from "./composition.js";
+import { registerDomainRoutes, type Domains } from "./composition.js";
 import type { App } from "./lib/app.types.js";
 
 export type { App } from "./lib/app.types.js";
@@ -55,13 +55,9 @@ export const EXPOSED_HEADERS = [
   "Retry-After",
 ];
 
-/**
- * `domains` are the composition root's (composition.ts); the harness and the server build them
- * first so they can reach the same instances the routes use.
- */
-export async function buildApp(ctx: AppContext, domains?: Domains): Promise<App> {
+/** `d` are the composition root's domains (composeDomains), built by the caller. */
+export async function buildApp(ctx: AppContext, d: Domains): Promise<App> {
   const { config } = ctx;
-  const d = domains ?? (await composeDomains(ctx));
   const app = Fastify({
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     bodyLimit: 1024 * 1024,

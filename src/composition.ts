@@ -1,8 +1,8 @@
 /**
  * The composition root: the one place that builds every domain, once, from the platform context
- * (context.ts), and says what runs in which kind of process. The API server, the tests' harness
- * and the CLI call `composeDomains`; worker processes (and the embedded worker) call
- * `composeJobHandlers`. Nothing is looked up later: each domain is handed, at construction, the
+ * (context.ts), and says what runs in which kind of process: the API server and the tests'
+ * harness call `composeDomains`; worker processes (and the embedded worker) `composeJobHandlers`;
+ * the admin CLI `composeAdmin`, which needs the database only. Nothing is looked up later: each domain is handed, at construction, the
  * services of the others it uses, through their public faces (`apps/<domain>/index.ts`).
  *
  * Build order follows the dependency tree: users (tokens, hooks) → videos → streaming and
@@ -10,15 +10,16 @@
  * announces changed videos through `onVideoChanged`, which the streaming domain subscribes to.
  */
 import type { Config } from "./config.js";
+import type { Db } from "./platform/db/db.js";
 import type { AppContext } from "./context.js";
 import type { App } from "./lib/app.types.js";
-import type { MediaTools } from "./platform/media/media.tools.js";
+import type { MediaTools } from "./platform/media/media-tools.js";
 import type { JobHandlers } from "./platform/queue/queue.js";
 import type { Storage } from "./platform/storage/storage.js";
 import { createTranscodeHandler } from "./services/transcoder/index.js";
 import { createStreamingModule, registerStreamingRoutes, type StreamingModule } from "./apps/streaming/index.js";
 import { createUploadsModule, registerUploadsRoutes, type UploadsModule } from "./apps/uploads/index.js";
-import { createUsersModule, registerUsersRoutes, type UsersModule } from "./apps/users/index.js";
+import { createAccountStore, createUsersModule, registerUsersRoutes, type AccountStore, type UsersModule } from "./apps/users/index.js";
 import { createVideosModule, registerVideosRoutes, type VideosModule } from "./apps/videos/index.js";
 import { webRoutes } from "./apps/web/index.js";
 
@@ -53,6 +54,15 @@ export async function composeDomains(ctx: AppContext): Promise<Domains> {
   // Deleting an account removes its unfinished uploads and their bytes at once.
   users.hooks.registerAccountCleanup(uploads.sweeper);
   return { users, videos, streaming, uploads };
+}
+
+/**
+ * What the admin commands (createsuperuser) use: the accounts table and the hasher, from the
+ * database and Config alone. No storage, queue, Redis or JWT keys are opened for a command that
+ * only writes one row.
+ */
+export function composeAdmin(deps: { db: Db; config: Config }): { accounts: AccountStore } {
+  return { accounts: createAccountStore(deps) };
 }
 
 /**

@@ -14,7 +14,7 @@ import type { EventBus } from "./platform/events/events.js";
 import { createEventBus } from "./platform/events/events.factory.js";
 import type { Queue } from "./platform/queue/queue.js";
 import { createQueue } from "./platform/queue/queue.factory.js";
-import { locateMedia, type MediaTools } from "./platform/media/media.tools.js";
+import { locateMedia, type MediaTools } from "./platform/media/media-tools.js";
 import type { Mailer } from "./platform/mail/mailer.js";
 import { createMailer } from "./platform/mail/mailer.factory.js";
 

@@ -7,7 +7,7 @@
 import { loadConfigOrExit } from "./config.js";
 import { createContext } from "./context.js";
 import { buildApp } from "./app.js";
-import { composeJobHandlers } from "./composition.js";
+import { composeDomains, composeJobHandlers } from "./composition.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit("vidflux");
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     { ffmpeg: ctx.media.ffmpeg, version: ctx.media.version, source: ctx.media.source },
     `using ffmpeg ${ctx.media.version} (${ctx.media.source})`,
   );
-  const app = await buildApp(ctx);
+  const app = await buildApp(ctx, await composeDomains(ctx));
   if (!apiOnly) {
     await ctx.queue.work(composeJobHandlers({ config, storage: ctx.storage, media: ctx.media }), { concurrency: config.media.workerConcurrency });
     ctx.logger.info({ concurrency: config.media.workerConcurrency, queue: ctx.queue.kind }, "embedded worker started");

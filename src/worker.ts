@@ -9,7 +9,7 @@ import { loadConfigOrExit } from "./config.js";
 import { openDb } from "./platform/db/db.js";
 import { createStorage } from "./platform/storage/storage.factory.js";
 import { createQueue } from "./platform/queue/queue.factory.js";
-import { locateMedia } from "./platform/media/media.tools.js";
+import { locateMedia } from "./platform/media/media-tools.js";
 import { composeJobHandlers } from "./composition.js";
 
 async function main(): Promise<void> {

@@ -12,8 +12,8 @@ import { createInterface, type Interface } from "node:readline";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
 import { ConfigError, loadConfig, type Config } from "../config.js";
-import { createContext } from "../context.js";
-import { closeDomains, composeDomains } from "../composition.js";
+import { openDb } from "../platform/db/db.js";
+import { composeAdmin } from "../composition.js";
 import { AppError } from "../lib/errors.js";
 import { createAccount, passwordViolations, usernameKey, validEmail, validUsername } from "../apps/users/index.js";
 
@@ -154,11 +154,10 @@ export async function createSuperuser(argv: string[], io: CliIo): Promise<number
     }
     throw err;
   }
-  // The same composition as the server's: the users domain's repository and hasher, built once.
-  const ctx = await createContext(config);
-  const domains = await composeDomains(ctx);
+  const db = await openDb(config.db);
   try {
-    const { repo, hasher } = domains.users;
+    // The users domain's repository and hasher, from the composition root (the database only).
+    const { repo, hasher } = composeAdmin({ db, config }).accounts;
     const username = validUsername(values.username);
     const email = validEmail(values.email);
     // Refuse before asking for a password, as Django does.
@@ -175,8 +174,7 @@ export async function createSuperuser(argv: string[], io: CliIo): Promise<number
     }
     throw err;
   } finally {
-    await closeDomains(domains);
-    await ctx.close();
+    await db.destroy();
   }
 }
 

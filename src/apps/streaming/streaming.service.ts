@@ -10,7 +10,7 @@ import { badRequest, conflict, forbidden, notFound } from "../../lib/errors.js";
 import { UUID_RE } from "../../lib/ids.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import { chaptersOf, chaptersToWebVtt, segmentSpan, validateChapters, VideoService, withEnds, type Chapter, type ChapterInput, type VideoRepository } from "../videos/index.js";
-import { cacheControl, contentTypeOf, kindOf } from "../../contracts/media-layout.js";
+import { cacheControl, contentTypeOf, kindOf, mp4CacheControl, mp4Rel, objectContentType, PLAYLIST_NAME } from "../../contracts/media-layout.js";
 import { hlsKey, hlsRel, masterKey } from "./hls.js";
 import { isMasterPlaylist, parseMasterPlaylist, parseMediaPlaylist, resolveRelative, rewritePlaylistUris, withQueryParam, type MediaPlaylist } from "./m3u8.js";
 import { BufferSource, type ObjectSender } from "./object-sender.js";
@@ -170,7 +170,7 @@ export class StreamingService {
     const rung = access.video.media?.renditions.find((r) => r.quality === quality && r.mp4Key);
     if (!rung?.mp4Key) throw notFound("No progressive MP4 of this quality.", "format_not_found");
     const isPrivate = access.video.visibility === "private";
-    const cache = isPrivate ? "private, max-age=3600" : "public, max-age=3600";
+    const cache = mp4CacheControl(isPrivate);
     if (this.d.storage.kind === "s3" && this.d.config.storage.s3.streamMode === "redirect") {
       if (req.method === "GET" && startsAtZero(req.headers.range)) this.countView(req, access);
       const url = await this.d.storage.presignedGetUrl(rung.mp4Key, 900);
@@ -181,7 +181,7 @@ export class StreamingService {
     const src = await this.d.sender.open(rung.mp4Key);
     if (!src) throw notFound("No progressive MP4 of this quality.", "format_not_found");
     await this.d.sender.send(req, reply, src, {
-      contentType: "video/mp4",
+      contentType: objectContentType(mp4Rel(rung.quality)),
       cacheControl: cache,
       onPlan: (plan) => {
         if (req.method === "GET" && planStartsAtZero(plan)) this.countView(req, access);
@@ -242,8 +242,8 @@ export class StreamingService {
     if (!rel || !rel.includes("/")) return;
     const dir = key.slice(0, key.lastIndexOf("/") + 1);
     const rung = access.video.media?.renditions.find((r) => r.playlistKey.startsWith(dir) && !r.playlistKey.slice(dir.length).includes("/"));
-    // While converting the media JSON is not there yet: the rung's playlist is `<dir>/index.m3u8`.
-    const playlistKey = rung?.playlistKey ?? (rel.startsWith("audio/") || rel.startsWith("subs/") ? null : `${dir}index.m3u8`);
+    // While converting the media JSON is not there yet: the rung's playlist is `<dir>/<PLAYLIST_NAME>`.
+    const playlistKey = rung?.playlistKey ?? (rel.startsWith("audio/") || rel.startsWith("subs/") ? null : `${dir}${PLAYLIST_NAME}`);
     if (!playlistKey) return;
     this.playlists
       .get(playlistKey)

@@ -17,7 +17,7 @@ import { readFilePart } from "../../lib/multipart.js";
 import { isNotFoundError, type Storage } from "../../platform/storage/storage.js";
 import { ErrorResponse, IdParams } from "../../lib/schemas.js";
 import { POSTER_MAX_BYTES, VideoDetailSchema, videoKeys, type PosterService, type VideoQueryService } from "../videos/index.js";
-import { thumbCacheControl, thumbContentType } from "../../contracts/media-layout.js";
+import { THUMBS_DIR, thumbCacheControl, thumbContentType } from "../../contracts/media-layout.js";
 import { BufferSource, type ObjectSender } from "./object-sender.js";
 import type { StreamingService } from "./streaming.service.js";
 
@@ -68,7 +68,7 @@ export async function thumbRoutes(app: App, opts: ThumbRoutesOptions): Promise<v
       const access = await s.service.authorize(req, id);
       const contentType = thumbContentType(name);
       if (!contentType) throw notFound("No such thumbnail.", "thumbnail_not_found");
-      const key = `${videoKeys.prefix(id)}thumbs/${name}`;
+      const key = `${videoKeys.prefix(id)}${THUMBS_DIR}/${name}`;
       const isPrivate = access.video.visibility === "private";
       if (isPrivate && access.token && name.endsWith(".vtt")) {
         const obj = await s.sender.readAll(key);

@@ -6,7 +6,7 @@
  * offset is committed, so an offset a client was told survives a crash.
  *
  * With STORAGE=s3 the bytes are staged here too and handed to the storage adapter once complete
- * (see docs/upload-design-notes.md): ffprobe needs a seekable local file anyway. Several API
+ * (see docs/design.md, "Uploads"): ffprobe needs a seekable local file anyway. Several API
  * instances must share the directory, since any of them may take the next PATCH.
  */
 import { constants as fsConstants, createReadStream, createWriteStream } from "node:fs";
@@ -15,9 +15,9 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { UUID_RE } from "../../lib/ids.js";
-import { ChunkMeter, feedMeter, keepsWhatArrived } from "./chunk.meter.js";
+import { ChunkMeter, feedMeter, keepsWhatArrived } from "./chunk-meter.js";
 import type { AppendOptions, AppendResult, LocalFile, StoredUpload, UploadByteStore } from "./upload-store.js";
-import { readHead } from "./upload.validator.js";
+import { readHead } from "./upload-validator.js";
 
 const STAGING_NAME = /^[0-9a-f-]{36}$/;
 

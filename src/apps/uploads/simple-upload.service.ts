@@ -9,12 +9,12 @@ import { badRequest, payloadTooLarge } from "../../lib/errors.js";
 import { newId } from "../../lib/ids.js";
 import type { AuthUser } from "../users/index.js";
 import type { VideoRow, VideoService } from "../videos/index.js";
-import { headSniffer, UploadRefusedError } from "./container.sniffer.js";
+import { headSniffer, UploadRefusedError } from "./container-sniffer.js";
 import type { UploadLimits } from "./upload-limits.service.js";
 import type { UploadRecords } from "./upload-records.service.js";
 import { TooMuchDataError, type UploadByteStore } from "./upload-store.js";
-import type { VideoFields } from "./upload.metadata.js";
-import { TusError } from "./tus.headers.js";
+import type { VideoFields } from "./upload-metadata.js";
+import { TusError } from "./tus-headers.js";
 
 const REFUSAL_STATUS: Record<string, number> = { not_a_video: 415, unsupported_container: 415, empty_file: 415 };
 

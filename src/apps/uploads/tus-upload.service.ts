@@ -11,15 +11,15 @@ import { AppError, notFound, payloadTooLarge } from "../../lib/errors.js";
 import { newId, nowIso } from "../../lib/ids.js";
 import type { AuthUser } from "../users/index.js";
 import type { FailureCode, VideoRow, VideoService } from "../videos/index.js";
-import { headSniffer, SNIFF_BYTES, UploadRefusedError } from "./container.sniffer.js";
+import { headSniffer, SNIFF_BYTES, UploadRefusedError } from "./container-sniffer.js";
 import type { Lock, Locker } from "./locker.js";
 import { uploadLockKey, type UploadLimits } from "./upload-limits.service.js";
-import type { LiveProgress, UploadProgressPublisher } from "./upload-progress.publisher.js";
+import type { LiveProgress, UploadProgressPublisher } from "./upload-progress-publisher.js";
 import type { UploadRecords } from "./upload-records.service.js";
 import { ChecksumMismatchError, TooMuchDataError, type AppendResult, type UploadByteStore } from "./upload-store.js";
-import { videoFields } from "./upload.metadata.js";
+import { videoFields } from "./upload-metadata.js";
 import type { UploadRepository, UploadRow } from "./upload.repository.js";
-import { TusError, type UploadChecksum, type UploadConcat, type UploadMetadata } from "./tus.headers.js";
+import { TusError, type UploadChecksum, type UploadConcat, type UploadMetadata } from "./tus-headers.js";
 
 export interface CreateInput {
   length: number | undefined;

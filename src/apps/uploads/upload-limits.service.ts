@@ -10,7 +10,7 @@ import { nowIso } from "../../lib/ids.js";
 import type { AuthUser } from "../users/index.js";
 import type { VideoService } from "../videos/index.js";
 import { LockTimeoutError, type Lock, type Locker } from "./locker.js";
-import { TusError } from "./tus.headers.js";
+import { TusError } from "./tus-headers.js";
 import type { UploadRepository } from "./upload.repository.js";
 
 /** Partial uploads (parallel chunks of one file) get a roomier limit than whole uploads. */

@@ -7,12 +7,12 @@ import type { Config } from "../../config.js";
 import { newId } from "../../lib/ids.js";
 import type { AuthUser } from "../users/index.js";
 import type { VideoRow, VideoService } from "../videos/index.js";
-import type { VideoFields } from "./upload.metadata.js";
-import type { UploadProgressPublisher } from "./upload-progress.publisher.js";
+import type { VideoFields } from "./upload-metadata.js";
+import type { UploadProgressPublisher } from "./upload-progress-publisher.js";
 import type { UploadByteStore } from "./upload-store.js";
 import type { UploadValidationService } from "./upload-validation.service.js";
 import type { UploadRepository, UploadRow } from "./upload.repository.js";
-import type { UploadMetadata } from "./tus.headers.js";
+import type { UploadMetadata } from "./tus-headers.js";
 
 export interface NewUploadRow {
   id?: string;

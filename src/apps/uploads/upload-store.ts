@@ -16,7 +16,7 @@
  *   ffprobe needs a seekable local file.
  */
 import type { Readable } from "node:stream";
-import type { UploadChecksum } from "./tus.headers.js";
+import type { UploadChecksum } from "./tus-headers.js";
 
 export interface AppendOptions {
   /** committed offset: the chunk starts here */

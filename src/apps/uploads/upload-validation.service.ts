@@ -1,6 +1,6 @@
 /**
  * Validation of complete uploads, in the background: the video goes `validating`, the file is
- * judged (upload.validator.ts: sniff, ffprobe, limits, a short decode) in one of a few slots, and
+ * judged (upload-validator.ts: sniff, ffprobe, limits, a short decode) in one of a few slots, and
  * a good file is moved to storage and handed to the videos domain, which queues its conversion.
  * Validations a restart interrupted are resumed by `recover()`.
  */
@@ -8,12 +8,12 @@ import { mkdir, rename } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
-import type { MediaTools } from "../../platform/media/media.tools.js";
+import type { MediaTools } from "../../platform/media/media-tools.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import { videoKeys, type VideoProgress, type VideoService } from "../videos/index.js";
 import type { LocalFile, UploadByteStore } from "./upload-store.js";
 import type { UploadRepository, UploadRow } from "./upload.repository.js";
-import { validateVideoFile } from "./upload.validator.js";
+import { validateVideoFile } from "./upload-validator.js";
 
 /** ffprobe/ffmpeg validations at once in this process; more wait their turn. */
 const VALIDATION_CONCURRENCY = 2;

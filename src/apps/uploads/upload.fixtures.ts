@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import type { Harness } from "../../test/app-harness.js";
 import { authHeader } from "../../test/users.fixtures.js";
 import type { VideoRow } from "../videos/index.js";
-import { formatUploadMetadata, TUS_RESUMABLE } from "./tus.headers.js";
+import { formatUploadMetadata, TUS_RESUMABLE } from "./tus-headers.js";
 
 const run = promisify(execFile);
 

@@ -16,8 +16,8 @@ import { multipartHandler, type MultipartDetail } from "./handlers/multipart.han
 import { optionsHandler } from "./handlers/options.handler.js";
 import { patchHandler } from "./handlers/patch.handler.js";
 import { postHandler } from "./handlers/post.handler.js";
-import { UPLOAD_PATH } from "./handlers/tus.response.js";
-import { OFFSET_OCTET_STREAM, TUS_RESUMABLE } from "./tus.headers.js";
+import { UPLOAD_PATH } from "./handlers/tus-response.js";
+import { OFFSET_OCTET_STREAM, TUS_RESUMABLE } from "./tus-headers.js";
 import type { UploadService } from "./upload.service.js";
 
 declare module "fastify" {

@@ -10,7 +10,7 @@ import type { AuthUser } from "../users/index.js";
 import type { VideoRow } from "../videos/index.js";
 import type { SimpleUploadService, StagedFile } from "./simple-upload.service.js";
 import type { AppendOutcome, BodyInput, CreateInput, Created, TusUploadService } from "./tus-upload.service.js";
-import type { VideoFields } from "./upload.metadata.js";
+import type { VideoFields } from "./upload-metadata.js";
 import type { UploadRow } from "./upload.repository.js";
 
 export class UploadService {

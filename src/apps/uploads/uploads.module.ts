@@ -12,7 +12,7 @@ import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { App } from "../../lib/app.types.js";
 import type { Db } from "../../platform/db/db.js";
-import type { MediaTools } from "../../platform/media/media.tools.js";
+import type { MediaTools } from "../../platform/media/media-tools.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import type { VideoService, VideosModule } from "../videos/index.js";
 import { DiskUploadStore } from "./disk.upload-store.js";
@@ -22,14 +22,14 @@ import { RedisLocker } from "./redis.locker.js";
 import { SimpleUploadService } from "./simple-upload.service.js";
 import { TusUploadService } from "./tus-upload.service.js";
 import { UploadLimits } from "./upload-limits.service.js";
-import { UploadProgressPublisher } from "./upload-progress.publisher.js";
+import { UploadProgressPublisher } from "./upload-progress-publisher.js";
 import { UploadRecords } from "./upload-records.service.js";
 import type { UploadByteStore } from "./upload-store.js";
 import { UploadValidationService } from "./upload-validation.service.js";
 import { uploadRoutes } from "./upload.routes.js";
 import { UploadRepository } from "./upload.repository.js";
 import { UploadService } from "./upload.service.js";
-import { UploadSweeper, type SweepResult } from "./upload.sweeper.js";
+import { UploadSweeper, type SweepResult } from "./upload-sweeper.js";
 
 export interface UploadsDeps {
   config: Config;

@@ -15,7 +15,7 @@ import type { App } from "../../lib/app.types.js";
 import type { Config } from "../../config.js";
 import { badRequest, forbidden } from "../../lib/errors.js";
 import type { AuthService } from "./auth.service.js";
-import { authRateLimit, baseUrlOf } from "./users.http.js";
+import { authRateLimit, baseUrlOf } from "./users-http.js";
 import {
   AuthResponse,
   Detail,

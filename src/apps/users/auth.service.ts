@@ -16,7 +16,7 @@ import type { TokenService } from "./token.service.js";
 import type { Role } from "./permissions.js";
 import type { PasswordHasher } from "./password-hasher.js";
 import { assertPasswordAcceptable } from "./password-rules.js";
-import { normalizeEmail, usernameKey, validEmail, validUsername } from "./user.identity.js";
+import { normalizeEmail, usernameKey, validEmail, validUsername } from "./user-identity.js";
 import type { UserRepository, UserRow } from "./user.repository.js";
 import type { AuthResponse, ChangePasswordBody, LoginBody, PasswordResetConfirmBody, RegisterBody } from "./user.schemas.js";
 import type { UserService } from "./user.service.js";

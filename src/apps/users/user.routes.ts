@@ -8,8 +8,8 @@ import { badRequest } from "../../lib/errors.js";
 import { IdParams } from "../../lib/schemas.js";
 import type { AuthService } from "./auth.service.js";
 import { currentUser } from "./auth.plugin.js";
-import { AVATAR_MAX_BYTES } from "./avatar.image.js";
-import { authRateLimit, baseUrlOf } from "./users.http.js";
+import { AVATAR_MAX_BYTES } from "./avatar-image.js";
+import { authRateLimit, baseUrlOf } from "./users-http.js";
 import type { UserService } from "./user.service.js";
 import {
   AdminUpdateBody,

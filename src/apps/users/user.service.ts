@@ -10,11 +10,11 @@ import { badRequest, conflict, forbidden, notFound } from "../../lib/errors.js";
 import { decodeCursor, pageUrl, paginate } from "../../lib/pagination.js";
 import { isNotFoundError, type Storage } from "../../platform/storage/storage.js";
 import type { AuthUser } from "./auth.plugin.js";
-import { renderAvatars } from "./avatar.image.js";
+import { renderAvatars } from "./avatar-image.js";
 import type { PasswordHasher } from "./password-hasher.js";
 import { isRole, roleRank, type Role } from "./permissions.js";
-import type { UserHooks } from "./user.hooks.js";
-import { usernameKey, validEmail, validUsername } from "./user.identity.js";
+import type { UserHooks } from "./user-hooks.js";
+import { usernameKey, validEmail, validUsername } from "./user-identity.js";
 import type { UserPatch, UserRepository, UserRow } from "./user.repository.js";
 import { AVATAR_SIZES, type AdminUpdateBody, type AdminUser, type AvatarSize, type Me, type PublicUser, type UpdateMeBody, type UserListQuery } from "./user.schemas.js";
 

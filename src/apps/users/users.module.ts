@@ -13,7 +13,7 @@ import { AuthService } from "./auth.service.js";
 import { authRoutes } from "./auth.routes.js";
 import { PasswordHasher } from "./password-hasher.js";
 import { TokenService } from "./token.service.js";
-import { UserHooks } from "./user.hooks.js";
+import { UserHooks } from "./user-hooks.js";
 import { UserRepository } from "./user.repository.js";
 import { userRoutes } from "./user.routes.js";
 import { UserService } from "./user.service.js";
@@ -24,6 +24,16 @@ export interface UsersDeps {
   db: Db;
   storage: Storage;
   mailer: Mailer;
+}
+
+/** What account administration needs and nothing more: the table and the password hasher. */
+export interface AccountStore {
+  repo: UserRepository;
+  hasher: PasswordHasher;
+}
+
+export function createAccountStore(deps: Pick<UsersDeps, "db" | "config">): AccountStore {
+  return { repo: new UserRepository(deps.db, deps.config.db.kind), hasher: PasswordHasher.fromConfig(deps.config) };
 }
 
 export interface UsersModule {
@@ -39,8 +49,7 @@ export interface UsersModule {
 export async function createUsersModule(deps: UsersDeps): Promise<UsersModule> {
   const tokens = await TokenService.create(deps.config);
   const hooks = new UserHooks();
-  const repo = new UserRepository(deps.db, deps.config.db.kind);
-  const hasher = PasswordHasher.fromConfig(deps.config);
+  const { repo, hasher } = createAccountStore(deps);
   const users = new UserService({ repo, hasher, storage: deps.storage, hooks, config: deps.config, logger: deps.logger });
   const auth = new AuthService({ repo, hasher, tokens, mailer: deps.mailer, users, config: deps.config, logger: deps.logger });
   return { tokens, repo, hasher, users, auth, hooks };

@@ -12,5 +12,7 @@ export type { SubtitlesService } from "./subtitles.service.js";
 export type { VideoEventsService } from "./video-events.service.js";
 export { POSTER_MAX_BYTES, type PosterService } from "./poster.service.js";
 export { VideoDetailSchema, type VideoDetail } from "./video.schemas.js";
-export { FAILURE_CODES, VIDEO_STATUSES, VISIBILITIES, videoKeys, type FailureCode, type VideoProgress, type VideoStatus, type Visibility } from "./video.types.js";
+export { FAILURE_CODES, VIDEO_STATUSES, VISIBILITIES, type FailureCode, type VideoProgress, type VideoStatus, type Visibility } from "./video.types.js";
 export { chaptersOf, chaptersToWebVtt, segmentSpan, validateChapters, withEnds, MAX_CHAPTER_TITLE, MAX_CHAPTERS, type Chapter, type ChapterInput } from "./chapters.js";
+/** Storage keys of a video (the media layout, shared with the worker). */
+export { videoKeys } from "../../contracts/media-layout.js";

@@ -13,7 +13,7 @@ import { POSTER_MAX_BYTES } from "./poster.service.js";
 import { parseSubtitleLanguage, type StoredMedia } from "./subtitles.service.js";
 import { thumbCacheControl, thumbContentType } from "../../contracts/media-layout.js";
 import { tokenizeStoryboardVtt } from "../streaming/index.js";
-import { videoKeys } from "./video.types.js";
+import { videoKeys } from "../../contracts/media-layout.js";
 import type { VideosModule } from "./videos.module.js";
 
 const media = (id: string, extra: Partial<TranscodeResult> = { segmentType: "mpegts", mpegtsStartPts: 126_000 }): TranscodeResult => {

@@ -12,7 +12,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runFfmpeg } from "../../platform/media/ffmpeg.runner.js";
+import { runFfmpeg } from "../../platform/media/ffmpeg-runner.js";
 import { srt } from "../../platform/media/media.fixtures.js";
 import { probe } from "../../platform/media/probe.js";
 import type { JobContext } from "../../platform/queue/queue.js";
@@ -22,7 +22,7 @@ import type { TranscodeJob, TranscodeResult } from "../../contracts/transcode.me
 import { createHarness, type Harness } from "../../test/app-harness.js";
 import { authHeader, createUser, type TestUser } from "../../test/users.fixtures.js";
 import { multipartBody, parseMaster } from "./media-extras.fixtures.js";
-import { videoKeys } from "./video.types.js";
+import { videoKeys } from "../../contracts/media-layout.js";
 import type { VideosModule } from "./videos.module.js";
 
 const exec = promisify(execFile);

@@ -19,7 +19,8 @@ import type { ProbeResult } from "../../platform/media/media.types.js";
 import { parseMediaPlaylist } from "../../services/transcoder/index.js";
 import type { VideosModule } from "./videos.module.js";
 import type { VideoRow } from "./video.repository.js";
-import { videoKeys, type VideoProgress } from "./video.types.js";
+import { videoKeys } from "../../contracts/media-layout.js";
+import type { VideoProgress } from "./video.types.js";
 
 const exec = promisify(execFile);
 const PROJECT_ROOT = fileURLToPath(new URL("../../../", import.meta.url));

@@ -10,7 +10,7 @@ import type { Storage } from "../../platform/storage/storage.js";
 import type { Role, AuthUser } from "../users/index.js";
 import type { VideoRepository } from "./video.repository.js";
 import type { VideoService } from "./video.service.js";
-import { CUSTOM_POSTER_REL, videoKeys } from "../../contracts/media-layout.js";
+import { CUSTOM_POSTER_REL, objectContentType, videoKeys } from "../../contracts/media-layout.js";
 
 /** Upload limit (multipart file size). */
 export const POSTER_MAX_BYTES = 5 * 1024 * 1024;
@@ -56,7 +56,7 @@ export class PosterService {
     await this.d.videos.getManageable(id, user, role);
     const jpeg = await renderPoster(await read());
     const key = customPosterKey(id);
-    await this.d.storage.put(key, jpeg, { contentType: "image/jpeg" });
+    await this.d.storage.put(key, jpeg, { contentType: objectContentType(CUSTOM_POSTER_REL) });
     await this.d.repo.update(id, { custom_poster_key: key });
     await this.d.videos.publish(id, { type: "updated", fields: ["poster"] });
   }

@@ -17,14 +17,13 @@
 import type { Storage } from "../../platform/storage/storage.js";
 import { badRequest, conflict, notFound, unprocessable, unsupportedMediaType } from "../../lib/errors.js";
 import type { Role, AuthUser } from "../users/index.js";
-import { PLAYLIST_NAME, SUBTITLE_FILE } from "../../contracts/media-layout.js";
+import { objectContentType, PLAYLIST_NAME, SUBTITLE_FILE, subtitleDir, videoKeys } from "../../contracts/media-layout.js";
 import { mpegtsFirstPts, subtitlePlaylist, withTimestampMap, languageName, toBcp47, UNDETERMINED, buildMasterFromResult, type MasterSubtitleTrack, parseMediaPlaylist } from "../../services/transcoder/index.js";
 import type { SegmentType, SubtitleTrackOutput, TranscodeResult } from "../../contracts/transcode.messages.js";
-import { normalizeSubtitles } from "./subtitles.convert.js";
+import { normalizeSubtitles } from "./subtitles-convert.js";
 import type { VideoRepository } from "./video.repository.js";
-import type { UploadedSubtitle } from "./video.serializer.js";
+import type { UploadedSubtitle } from "./video-serializer.js";
 import type { VideoService } from "./video.service.js";
-import { videoKeys } from "./video.types.js";
 
 /** Upload limit (multipart file size). */
 export const SUBTITLES_MAX_BYTES = 5 * 1024 * 1024;
@@ -63,8 +62,8 @@ export function effectiveSubtitleTracks(media: StoredMedia): MasterSubtitleTrack
   ];
 }
 
-const VTT_TYPE = "text/vtt; charset=utf-8";
-const M3U8_TYPE = "application/vnd.apple.mpegurl";
+const VTT_TYPE = objectContentType(`${subtitleDir("x")}/${SUBTITLE_FILE}`);
+const M3U8_TYPE = objectContentType(`${subtitleDir("x")}/${PLAYLIST_NAME}`);
 const MAX_ATTEMPTS = 8;
 
 export interface SubtitlesDeps {
@@ -101,7 +100,7 @@ export class SubtitlesService {
     }
     return this.serialized(id, async () => {
       const prefix = videoKeys.prefix(id);
-      const dir = `${prefix}hls/subs/${lang}/`;
+      const dir = `${prefix}${subtitleDir(lang)}/`;
       const track: UploadedSubtitle = { lang, name: languageName(lang) ?? lang, vttKey: `${dir}${SUBTITLE_FILE}`, playlistKey: `${dir}${PLAYLIST_NAME}` };
 
       // 1. A source track living in the upload's directory moves out first (committed before
@@ -109,7 +108,7 @@ export class SubtitlesService {
       await this.mutate(id, async (media) => {
         const i = media.subtitleTracks.findIndex((t) => t.vttKey.startsWith(dir) || t.playlistKey.startsWith(dir));
         if (i < 0) return null;
-        const moved = await this.relocate(media.subtitleTracks[i]!, `${prefix}hls/subs/${lang}-source/`);
+        const moved = await this.relocate(media.subtitleTracks[i]!, `${prefix}${subtitleDir(`${lang}-source`)}/`);
         return { ...media, subtitleTracks: media.subtitleTracks.map((t, j) => (j === i ? moved : t)) };
       });
 

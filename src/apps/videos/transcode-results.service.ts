@@ -20,7 +20,7 @@ import type { TranscodeProgress, TranscodeResult } from "../../contracts/transco
 import { nowIso } from "../../lib/ids.js";
 import { VideoRepository, type VideoRow } from "./video.repository.js";
 import { VideoService } from "./video.service.js";
-import { parseJson } from "./video.serializer.js";
+import { parseJson } from "./video-serializer.js";
 import type { FailureCode, VideoProgress } from "./video.types.js";
 
 const JOB_FAILURE_CODES: Record<string, FailureCode> = {

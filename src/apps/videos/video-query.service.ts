@@ -8,7 +8,7 @@ import type { ProbeResult } from "../../platform/media/media.types.js";
 import { can, type Role, type AuthUser } from "../users/index.js";
 import { VideoRepository, type VideoWithOwner } from "./video.repository.js";
 import type { VideoDetail, VideoListItem, VideoListQuery, VideoPatch } from "./video.schemas.js";
-import { parseJson, toDetail, toListItem, type Chapter, type UploadedSubtitle } from "./video.serializer.js";
+import { parseJson, toDetail, toListItem, type Chapter, type UploadedSubtitle } from "./video-serializer.js";
 import { VideoService } from "./video.service.js";
 
 export interface DetailHooks {

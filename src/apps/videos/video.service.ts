@@ -13,7 +13,8 @@ import { newId, nowIso } from "../../lib/ids.js";
 import { can, type Role, type AuthUser } from "../users/index.js";
 import type { ProbeResult } from "../../platform/media/media.types.js";
 import { VideoRepository, type VideoRow } from "./video.repository.js";
-import { videoKeys, type FailureCode, type VideoProgress, type VideoStatus, type Visibility } from "./video.types.js";
+import { videoKeys } from "../../contracts/media-layout.js";
+import type { FailureCode, VideoProgress, VideoStatus, Visibility } from "./video.types.js";
 
 /**
  * How long a delete or reprocess waits for a cancelled conversion to stop. A live worker stops

@@ -29,6 +29,3 @@ export interface VideoProgress {
   eta_s: number | null;
   queue_position: number | null;
 }
-
-/** Storage keys of a video: defined with the rest of the media layout (re-exported for the domain's importers). */
-export { videoKeys } from "../../contracts/media-layout.js";

@@ -26,7 +26,7 @@ import { VideoEventsService } from "./video-events.service.js";
 import { VideoQueryService } from "./video-query.service.js";
 import { VideoRepository } from "./video.repository.js";
 import { videoRoutes } from "./video.routes.js";
-import { parseJson, type UploadedSubtitle } from "./video.serializer.js";
+import { parseJson, type UploadedSubtitle } from "./video-serializer.js";
 import { VideoService } from "./video.service.js";
 
 export interface VideosDeps {

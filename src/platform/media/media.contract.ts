@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FfmpegError, runFfmpeg, type FfmpegProgress } from "./ffmpeg.runner.js";
+import { FfmpegError, runFfmpeg, type FfmpegProgress } from "./ffmpeg-runner.js";
 import { makeClip } from "./media.fixtures.js";
-import type { MediaTools } from "./media.tools.js";
+import type { MediaTools } from "./media-tools.js";
 import { decodeCheck, probe, ProbeError, videoCodecString } from "./probe.js";
 
 const exec = promisify(execFile);

@@ -3,8 +3,8 @@
  * tiny, deterministic, no binary files in the repository. Used by media and transcoder tests.
  */
 import { rename, writeFile } from "node:fs/promises";
-import { runFfmpeg } from "./ffmpeg.runner.js";
-import type { MediaTools } from "./media.tools.js";
+import { runFfmpeg } from "./ffmpeg-runner.js";
+import type { MediaTools } from "./media-tools.js";
 
 export interface ClipSpec {
   width: number;

@@ -1,5 +1,5 @@
 import { mediaContract } from "./media.contract.js";
-import { bundledMediaTools, systemMediaTools } from "./media.tools.js";
+import { bundledMediaTools, systemMediaTools } from "./media-tools.js";
 
 mediaContract("system", async () => {
   const t = await systemMediaTools();

@@ -7,8 +7,8 @@
 import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
 import type { AudioStreamInfo, ChapterInfo, ProbeResult, SubtitleStreamInfo, VideoStreamInfo } from "./media.types.js";
-import type { MediaTools } from "./media.tools.js";
-import { FfmpegError, runFfmpeg } from "./ffmpeg.runner.js";
+import type { MediaTools } from "./media-tools.js";
+import { FfmpegError, runFfmpeg } from "./ffmpeg-runner.js";
 
 export type ProbeErrorCode = "not_a_video" | "corrupt" | "timeout";
 

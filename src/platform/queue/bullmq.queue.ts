@@ -30,7 +30,7 @@ import {
   runAttempt,
   RunningJob,
   type JobPolicyOverrides,
-} from "./job.runner.js";
+} from "./job-runner.js";
 import type { EnqueueOptions, JobEvent, JobFailure, JobHandlers, JobInspection, JobProgress, JobState, Queue } from "./queue.js";
 
 export interface BullQueueOptions {

@@ -24,7 +24,7 @@ import {
   RunningJob,
   type AttemptOutcome,
   type JobPolicyOverrides,
-} from "./job.runner.js";
+} from "./job-runner.js";
 import type { EnqueueOptions, JobEvent, JobHandlers, JobInspection, JobProgress, Queue } from "./queue.js";
 
 export interface DbQueueOptions {

@@ -9,9 +9,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { TranscodeJob, TranscodeResult } from "../../contracts/transcode.messages.js";
 import type { JobPolicy } from "./jobs.js";
-import type { JobPolicyOverrides } from "./job.runner.js";
+import type { JobPolicyOverrides } from "./job-runner.js";
 import type { JobContext, JobEvent, JobHandler, JobHandlers, JobInspection, Queue } from "./queue.js";
-import type { CrashWorkerSpec } from "./test-fixtures/hanging.worker.js";
+import type { CrashWorkerSpec } from "./test-fixtures/hanging-worker.js";
 
 export interface ContractQueueOptions {
   policies?: JobPolicyOverrides;
@@ -37,7 +37,7 @@ export function fastPolicies(overrides: JobPolicyOverrides = {}): JobPolicyOverr
 }
 
 const NAME = "video.transcode" as const;
-const FIXTURE = fileURLToPath(new URL("./test-fixtures/hanging.worker.ts", import.meta.url));
+const FIXTURE = fileURLToPath(new URL("./test-fixtures/hanging-worker.ts", import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 export function transcodeJob(videoId: string): TranscodeJob {

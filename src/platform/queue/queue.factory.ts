@@ -4,7 +4,7 @@
  */
 import type { Config } from "../../config.js";
 import type { Db } from "../db/db.js";
-import type { JobPolicyOverrides } from "./job.runner.js";
+import type { JobPolicyOverrides } from "./job-runner.js";
 import { DbQueue } from "./db.queue.js";
 import type { Queue } from "./queue.js";
 

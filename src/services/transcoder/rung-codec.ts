@@ -2,7 +2,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { INIT_NAME, rungDir } from "../../contracts/media-layout.js";
-import type { MediaTools } from "../../platform/media/media.tools.js";
+import type { MediaTools } from "../../platform/media/media-tools.js";
 import { videoCodecString } from "../../platform/media/probe.js";
 import type { Rung } from "./ladder.js";
 

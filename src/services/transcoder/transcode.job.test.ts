@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeClip, type ClipSpec } from "../../platform/media/media.fixtures.js";
-import { bundledMediaTools, systemMediaTools, type MediaTools } from "../../platform/media/media.tools.js";
+import { bundledMediaTools, systemMediaTools, type MediaTools } from "../../platform/media/media-tools.js";
 import type { ProbeResult } from "../../platform/media/media.types.js";
 import { probe } from "../../platform/media/probe.js";
 import type { JobContext, JobProgress } from "../../platform/queue/queue.js";

@@ -11,22 +11,22 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { TranscodeJob, TranscodeResult } from "../../contracts/transcode.messages.js";
-import type { MediaTools } from "../../platform/media/media.tools.js";
+import type { MediaTools } from "../../platform/media/media-tools.js";
 import type { JobContext } from "../../platform/queue/queue.js";
 import type { Storage } from "../../platform/storage/storage.js";
-import { HlsPublisher } from "./hls.publisher.js";
+import { HlsPublisher } from "./hls-publisher.js";
 import { encodePhase } from "./phases/encode.phase.js";
 import { extrasPhase } from "./phases/extras.phase.js";
 import { fetchSource } from "./phases/fetch.phase.js";
 import { packagePhase } from "./phases/package.phase.js";
-import type { PhaseContext, TranscodeLogger } from "./phases/phase-context.js";
+import type { PhaseContext, TranscodeLogger } from "./phases/phase.types.js";
 import { planTranscode } from "./phases/plan.phase.js";
 import { reportPhase } from "./phases/report.phase.js";
-import { ProgressReporter } from "./progress.reporter.js";
-import { asTranscodeError, deadlineIn, throwIfCancelled } from "./transcode.errors.js";
+import { ProgressReporter } from "./progress-reporter.js";
+import { asTranscodeError, deadlineIn, throwIfCancelled } from "./transcode-errors.js";
 import { WorkDirs } from "./work-dir.js";
 
-export type { TranscodeLogger } from "./phases/phase-context.js";
+export type { TranscodeLogger } from "./phases/phase.types.js";
 
 export interface TranscodeHandlerDeps {
   storage: Storage;

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { currentUser } from "../../users/index.js";
 import type { UploadService } from "../upload.service.js";
-import { readTusHeaders } from "../tus.headers.js";
+import { readTusHeaders } from "../tus-headers.js";
 
 export function deleteHandler(uploads: UploadService) {
   return async (req: FastifyRequest<{ Params: { uploadId: string } }>, reply: FastifyReply) => {

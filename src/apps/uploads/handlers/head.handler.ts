@@ -8,8 +8,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { currentUser } from "../../users/index.js";
 import type { UploadService } from "../upload.service.js";
-import { readTusHeaders } from "../tus.headers.js";
-import { setExpires, setVideoId } from "./tus.response.js";
+import { readTusHeaders } from "../tus-headers.js";
+import { setExpires, setVideoId } from "./tus-response.js";
 
 export function headHandler(uploads: UploadService) {
   return async (req: FastifyRequest<{ Params: { uploadId: string } }>, reply: FastifyReply) => {

@@ -12,10 +12,10 @@ import { currentUser, type AuthUser, type Role } from "../../users/index.js";
 import type { VideoDetail } from "../../videos/index.js";
 import type { StagedFile } from "../simple-upload.service.js";
 import type { UploadService } from "../upload.service.js";
-import { displayFilename, METADATA_KEYS, videoFields } from "../upload.metadata.js";
-import { TusError } from "../tus.headers.js";
+import { displayFilename, METADATA_KEYS, videoFields } from "../upload-metadata.js";
+import { TusError } from "../tus-headers.js";
 import { contentLengthOf } from "./patch.handler.js";
-import { closeIfUnread } from "./tus.response.js";
+import { closeIfUnread } from "./tus-response.js";
 
 export type MultipartDetail = (id: string, user: AuthUser, role: Role) => Promise<VideoDetail>;
 

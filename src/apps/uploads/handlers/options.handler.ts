@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../../config.js";
-import { discoveryHeaders } from "./tus.response.js";
+import { discoveryHeaders } from "./tus-response.js";
 
 export function optionsHandler(config: Config) {
   return async (_req: FastifyRequest, reply: FastifyReply) => {

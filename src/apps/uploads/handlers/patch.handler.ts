@@ -7,8 +7,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { currentUser } from "../../users/index.js";
 import type { UploadService } from "../upload.service.js";
-import { readTusHeaders, TusError } from "../tus.headers.js";
-import { closeIfUnread, setExpires, setVideoId } from "./tus.response.js";
+import { readTusHeaders, TusError } from "../tus-headers.js";
+import { closeIfUnread, setExpires, setVideoId } from "./tus-response.js";
 
 export function contentLengthOf(req: FastifyRequest): number | null {
   const v = req.headers["content-length"];

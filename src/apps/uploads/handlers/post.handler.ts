@@ -7,9 +7,9 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { currentUser } from "../../users/index.js";
 import type { UploadService } from "../upload.service.js";
-import { readTusHeaders, TusError } from "../tus.headers.js";
+import { readTusHeaders, TusError } from "../tus-headers.js";
 import { contentLengthOf } from "./patch.handler.js";
-import { closeIfUnread, setExpires, uploadUrl } from "./tus.response.js";
+import { closeIfUnread, setExpires, uploadUrl } from "./tus-response.js";
 
 function hasBody(req: FastifyRequest): boolean {
   const len = contentLengthOf(req);

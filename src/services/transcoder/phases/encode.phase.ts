@@ -6,13 +6,13 @@
  */
 import { audioDir, masterRelative, MASTER_REL, playlistIn, rungDir } from "../../../contracts/media-layout.js";
 import type { SegmentType, TranscodeJob } from "../../../contracts/transcode.messages.js";
-import { runFfmpeg, type FfmpegProgress } from "../../../platform/media/ffmpeg.runner.js";
+import { runFfmpeg, type FfmpegProgress } from "../../../platform/media/ffmpeg-runner.js";
 import { assertNever } from "../../../lib/assert-never.js";
 import { AAC_CODEC, AUDIO_BITRATE, AUDIO_CHANNELS, buildRungArgs, buildTranscodeArgs, type TranscodePaths } from "../ffmpeg-args.js";
 import { buildMasterPlaylist, parseMediaPlaylist, type MasterAudio, type MasterVariant } from "../playlists.js";
 import { rungCodec } from "../rung-codec.js";
-import { fromFfmpeg, throwIfCancelled } from "../transcode.errors.js";
-import type { PhaseContext } from "./phase-context.js";
+import { fromFfmpeg, throwIfCancelled } from "../transcode-errors.js";
+import type { PhaseContext } from "./phase.types.js";
 import type { TranscodePlan } from "./plan.phase.js";
 
 export interface EncodeInput extends TranscodePaths {

@@ -17,14 +17,14 @@ import {
   subtitleDir,
 } from "../../../contracts/media-layout.js";
 import type { SubtitleTrackOutput, ThumbnailsOutput, TranscodeJob } from "../../../contracts/transcode.messages.js";
-import { FfmpegError, runFfmpeg } from "../../../platform/media/ffmpeg.runner.js";
+import { FfmpegError, runFfmpeg } from "../../../platform/media/ffmpeg-runner.js";
 import { choosePoster, mpegtsFirstPts, planSubtitles, subtitlePlaylist, thumbnailSize, thumbnailTimes, withTimestampMap } from "../extras.js";
 import { buildSubtitleArgs, buildThumbnailArgs } from "../ffmpeg-args.js";
 import type { Rung } from "../ladder.js";
 import { parseMediaPlaylist } from "../playlists.js";
 import { buildStoryboardArgs, buildStoryboardVtt, planStoryboard } from "../storyboard.js";
-import { fromFfmpeg } from "../transcode.errors.js";
-import type { PhaseContext } from "./phase-context.js";
+import { fromFfmpeg } from "../transcode-errors.js";
+import type { PhaseContext } from "./phase.types.js";
 import type { RenditionMeasures } from "./package.phase.js";
 import type { TranscodePlan } from "./plan.phase.js";
 

@@ -2,7 +2,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Storage } from "../../../platform/storage/storage.js";
-import { storageOp } from "../transcode.errors.js";
+import { storageOp } from "../transcode-errors.js";
 
 /**
  * The local path of `sourceKey`. On local-disk storage ffmpeg reads the original in place (it

@@ -6,11 +6,11 @@ import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { audioDir, mp4Rel, playlistIn, rungDir } from "../../../contracts/media-layout.js";
 import type { SegmentType } from "../../../contracts/transcode.messages.js";
-import { runFfmpeg } from "../../../platform/media/ffmpeg.runner.js";
+import { runFfmpeg } from "../../../platform/media/ffmpeg-runner.js";
 import { buildMp4Args } from "../ffmpeg-args.js";
 import { measurePlaylist, parseMediaPlaylist, type PlaylistMeasure } from "../playlists.js";
-import { fromFfmpeg, throwIfCancelled } from "../transcode.errors.js";
-import type { PhaseContext } from "./phase-context.js";
+import { fromFfmpeg, throwIfCancelled } from "../transcode-errors.js";
+import type { PhaseContext } from "./phase.types.js";
 import type { TranscodePlan } from "./plan.phase.js";
 
 export interface RenditionMeasures {

@@ -11,7 +11,7 @@ import { parseMediaPlaylist } from "../playlists.js";
 import { rungCodec } from "../rung-codec.js";
 import type { ExtrasOutput } from "./extras.phase.js";
 import type { RenditionMeasures } from "./package.phase.js";
-import type { PhaseContext, TranscodeLogger } from "./phase-context.js";
+import type { PhaseContext, TranscodeLogger } from "./phase.types.js";
 import type { TranscodePlan } from "./plan.phase.js";
 
 export interface ResultInput {

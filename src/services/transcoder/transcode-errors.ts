@@ -3,7 +3,7 @@
  * job's `TranscodeError`, with its retryable flag.
  */
 import { TranscodeError } from "../../contracts/transcode.messages.js";
-import { FfmpegError } from "../../platform/media/ffmpeg.runner.js";
+import { FfmpegError } from "../../platform/media/ffmpeg-runner.js";
 import { isNotFoundError } from "../../platform/storage/storage.js";
 
 /** Runs a storage call; its failure becomes `storage_error`. */

@@ -4,7 +4,7 @@
  * with its job (abort signal or timeout: SIGTERM, then SIGKILL after a grace period).
  */
 import { spawn } from "node:child_process";
-import type { MediaTools } from "./media.tools.js";
+import type { MediaTools } from "./media-tools.js";
 
 export type FfmpegErrorCode = "timeout" | "cancelled" | "ffmpeg_failed";
 

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundledMediaTools, locateMedia, MediaToolsError, parseFfmpegVersion, systemMediaTools } from "./media.tools.js";
+import { bundledMediaTools, locateMedia, MediaToolsError, parseFfmpegVersion, systemMediaTools } from "./media-tools.js";
 
 const DEBIAN = `ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026 the FFmpeg developers
 built with gcc 12 (Debian 12.2.0-14+deb12u1)

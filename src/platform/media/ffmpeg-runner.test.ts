@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseProgressBlock } from "./ffmpeg.runner.js";
+import { parseProgressBlock } from "./ffmpeg-runner.js";
 
 const block = (lines: Record<string, string>) =>
   Object.entries(lines)

@@ -7,7 +7,8 @@ import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 import { buildVideoInfo } from "../../services/videoinfo/index.js";
 import type { VideoWithOwner } from "./video.repository.js";
 import type { VideoDetail, VideoListItem } from "./video.schemas.js";
-import { videoKeys, type VideoProgress, type VideoStatus, type Visibility } from "./video.types.js";
+import { videoKeys } from "../../contracts/media-layout.js";
+import type { VideoProgress, VideoStatus, Visibility } from "./video.types.js";
 
 export interface Chapter {
   index: number;

@@ -8,7 +8,7 @@ import {
   srtTextToVtt,
   srtToVtt,
   SubtitleParseError,
-} from "./subtitles.convert.js";
+} from "./subtitles-convert.js";
 
 const SRT = "1\r\n00:00:00,500 --> 00:00:01,500\r\nBonjour <i>à tous</i>\r\n\r\n2\r\n00:00:02,000 --> 00:00:02,800 X1:10 X2:100 Y1:10 Y2:50\r\nAu revoir\r\net merci\r\n\r\n";
 

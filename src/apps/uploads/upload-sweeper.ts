@@ -7,7 +7,7 @@ import type { Config } from "../../config.js";
 import type { VideoService } from "../videos/index.js";
 import type { Lock, Locker } from "./locker.js";
 import { uploadLockKey } from "./upload-limits.service.js";
-import type { UploadProgressPublisher } from "./upload-progress.publisher.js";
+import type { UploadProgressPublisher } from "./upload-progress-publisher.js";
 import type { UploadByteStore } from "./upload-store.js";
 import type { UploadValidationService } from "./upload-validation.service.js";
 import type { UploadRepository, UploadRow } from "./upload.repository.js";

@@ -4,10 +4,10 @@
  * mirrors outputs to storage and the progress reporter). Nothing else is shared between phases:
  * each returns plain data the next one takes.
  */
-import type { MediaTools } from "../../../platform/media/media.tools.js";
+import type { MediaTools } from "../../../platform/media/media-tools.js";
 import type { Storage } from "../../../platform/storage/storage.js";
-import type { HlsPublisher } from "../hls.publisher.js";
-import type { ProgressReporter } from "../progress.reporter.js";
+import type { HlsPublisher } from "../hls-publisher.js";
+import type { ProgressReporter } from "../progress-reporter.js";
 
 /** pino-compatible, optional */
 export interface TranscodeLogger {

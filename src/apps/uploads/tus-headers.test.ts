@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatUploadMetadata, parseUploadMetadata, readTusHeaders, TusError } from "./tus.headers.js";
+import { formatUploadMetadata, parseUploadMetadata, readTusHeaders, TusError } from "./tus-headers.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import type { VideoProgress, VideoService } from "../videos/index.js";
-import { ProgressTracker, type UploadProgressEvent } from "./progress.tracker.js";
+import { ProgressTracker, type UploadProgressEvent } from "./progress-tracker.js";
 import type { UploadRow } from "./upload.repository.js";
 
 /** Progress is published at most this often; the progress column is written less often. */

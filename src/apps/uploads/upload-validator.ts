@@ -7,11 +7,11 @@
  */
 import { open } from "node:fs/promises";
 import type { Config } from "../../config.js";
-import type { MediaTools } from "../../platform/media/media.tools.js";
+import type { MediaTools } from "../../platform/media/media-tools.js";
 import type { ProbeResult } from "../../platform/media/media.types.js";
 import { decodeCheck, probe, ProbeError } from "../../platform/media/probe.js";
 import type { FailureCode } from "../videos/index.js";
-import { SNIFF_BYTES, sniffContainer } from "./container.sniffer.js";
+import { SNIFF_BYTES, sniffContainer } from "./container-sniffer.js";
 
 export type ValidationOutcome = { ok: true; probe: ProbeResult } | { ok: false; code: FailureCode; message: string };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sniffContainer } from "./container.sniffer.js";
+import { sniffContainer } from "./container-sniffer.js";
 
 const ALL = ["mp4", "mov", "m4v", "mkv", "webm", "avi", "mpegts", "ogg"];
 const pad = (b: Buffer | string, n = 1024) => {

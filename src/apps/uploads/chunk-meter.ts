@@ -5,7 +5,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
-import { CHECKSUM_ALGORITHMS, type UploadChecksum } from "./tus.headers.js";
+import { CHECKSUM_ALGORITHMS, type UploadChecksum } from "./tus-headers.js";
 import { ChecksumMismatchError, ClientAbortError, TooMuchDataError, type AppendOptions } from "./upload-store.js";
 
 export class ChunkMeter extends Transform {

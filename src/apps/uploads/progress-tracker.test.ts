@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProgressTracker } from "./progress.tracker.js";
+import { ProgressTracker } from "./progress-tracker.js";
 
 describe("upload progress", () => {
   it("emits at most every interval, with a moving-average rate and an ETA", () => {

@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../../../config.js";
 import type { UploadRow } from "../upload.repository.js";
-import { CHECKSUM_ALGORITHMS, TUS_VERSIONS } from "../tus.headers.js";
+import { CHECKSUM_ALGORITHMS, TUS_VERSIONS } from "../tus-headers.js";
 
 export const UPLOAD_PATH = "/api/videos/upload/";
 

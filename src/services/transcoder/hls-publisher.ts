@@ -9,7 +9,7 @@ import { objectContentType, playlistIn } from "../../contracts/media-layout.js";
 import { TranscodeError } from "../../contracts/transcode.messages.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import { eventPlaylistPrefix, finalizeVodPlaylist, parseMediaPlaylist } from "./playlists.js";
-import { storageOp } from "./transcode.errors.js";
+import { storageOp } from "./transcode-errors.js";
 
 interface RenditionState {
   /** relative dir, e.g. `hls/720p` */
