@@ -18,8 +18,10 @@ export class MemoryViewCounter implements ViewCounter {
     private readonly db: Db,
     private readonly opts: ViewCounterOptions & { maxSeen?: number },
   ) {
-    // lru-cache reads ttl 0 as "never expires": a window is at least 1 ms.
-    this.seen = new LRUCache({ max: opts.maxSeen ?? 1_000_000, ttl: Math.max(1, Math.round(opts.windowS * 1000)) });
+    // The bound is a `maxSize` of one unit per viewer, not `max`: lru-cache preallocates its arrays
+    // for `max` entries (a million here: ~25 MB of RSS at start-up for an empty cache), while a
+    // size bound grows with use. lru-cache reads ttl 0 as "never expires": a window is at least 1 ms.
+    this.seen = new LRUCache({ maxSize: opts.maxSeen ?? 1_000_000, sizeCalculation: () => 1, ttl: Math.max(1, Math.round(opts.windowS * 1000)) });
     const every = opts.flushIntervalMs ?? 1000;
     this.timer = every > 0 ? setInterval(() => void this.flush().catch((err) => opts.onError?.(err)), every) : null;
     // The flusher must not keep a finished process (tests, CLI) alive.
