@@ -10,7 +10,7 @@
  *   npm run bench -- transcode    BENCH_DURATION=60 RUNS=3 X264_PRESET=veryfast
  *                                 BENCH_SOURCE_PRESET=veryfast BENCH_SOURCE_BITRATE=16M
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -42,6 +42,26 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * CPU seconds used so far by this process and by its reaped children (ffmpeg): `utime+stime` and
+ * `cutime+cstime` of /proc/self/stat, in clock ticks (USER_HZ, 100 on Linux). Wall time on a
+ * shared 2-core machine moves with whatever else runs; CPU seconds move far less, so the CPU
+ * ratios say whether our code does more work, the wall ratios what a user waits.
+ */
+function cpuNow(): { self: number; children: number } {
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
+  // after "pid (comm) ": state is field 3, utime 14, stime 15, cutime 16, cstime 17 (1-based)
+  const f = (n: number) => Number(fields[n - 3]);
+  return { self: (f(14) + f(15)) / 100, children: (f(16) + f(17)) / 100 };
+}
+
+async function cpuOf(fn: () => Promise<unknown>): Promise<{ wall: number; self: number; children: number }> {
+  const c0 = cpuNow();
+  const wall = await time(fn);
+  const c1 = cpuNow();
+  return { wall, self: c1.self - c0.self, children: c1.children - c0.children };
+}
+
 async function main(): Promise<void> {
   const tools: MediaTools = await locateMedia(config);
   const dir = mkdtempSync(path.join(tmpdir(), "vidflux-bench-transcode-"));
@@ -68,6 +88,9 @@ async function main(): Promise<void> {
     const playableShare: number[] = [];
     const onePass: number[] = [];
     const perRung: number[] = [];
+    const oursCpu: { self: number; children: number }[] = [];
+    const onePassCpu: number[] = [];
+    const perRungCpu: number[] = [];
 
     // The baselines use the same rates and GOPs as vidflux's rungs, so only the process layout differs.
     const videoOpts = (r: (typeof rungs)[number]) => [
@@ -80,6 +103,7 @@ async function main(): Promise<void> {
       // (1) vidflux: the whole job (HLS ladder, audio rendition, MP4s, poster/thumbnails, storage)
       let playableAt: number | null = null;
       const t0 = performance.now();
+      const c0 = cpuNow();
       const job: TranscodeJob = {
         videoId: "bench",
         sourceKey: "videos/bench/original",
@@ -99,7 +123,9 @@ async function main(): Promise<void> {
         },
       });
       const full = (performance.now() - t0) / 1000;
+      const c1 = cpuNow();
       ours.push(full);
+      oursCpu.push({ self: c1.self - c0.self, children: c1.children - c0.children });
       playableShare.push(playableAt === null ? 1 : (playableAt - t0) / 1000 / full);
 
       // (a) one plain ffmpeg, one pass, same ladder (HLS only, audio once)
@@ -112,20 +138,22 @@ async function main(): Promise<void> {
       }
       await mkdir(`${a}/audio`, { recursive: true });
       argsA.push("-map", "0:a", "-c:a", "aac", "-b:a", "128k", "-ac", "2", ...hls(`${a}/audio`));
-      onePass.push(await time(() => runFfmpeg(tools, argsA, { timeoutS: 3600 })));
+      const pa = await cpuOf(() => runFfmpeg(tools, argsA, { timeoutS: 3600 }));
+      onePass.push(pa.wall);
+      onePassCpu.push(pa.children);
 
       // (b) one plain ffmpeg per rung, in sequence (audio with the first)
       const b = path.join(dir, `b${run}`);
-      perRung.push(
-        await time(async () => {
-          for (const [i, r] of rungs.entries()) {
-            await mkdir(`${b}/${r.quality}`, { recursive: true });
-            const args = ["-y", "-v", "error", "-i", src, "-map", "0:v", "-vf", `fps=${r.fpsArg},scale=${r.width}:${r.height},format=yuv420p`, ...videoOpts(r)];
-            if (i === 0) args.push("-map", "0:a", "-c:a", "aac", "-b:a", "128k", "-ac", "2");
-            await runFfmpeg(tools, [...args, ...hls(`${b}/${r.quality}`)], { timeoutS: 3600 });
-          }
-        }),
-      );
+      const pb = await cpuOf(async () => {
+        for (const [i, r] of rungs.entries()) {
+          await mkdir(`${b}/${r.quality}`, { recursive: true });
+          const args = ["-y", "-v", "error", "-i", src, "-map", "0:v", "-vf", `fps=${r.fpsArg},scale=${r.width}:${r.height},format=yuv420p`, ...videoOpts(r)];
+          if (i === 0) args.push("-map", "0:a", "-c:a", "aac", "-b:a", "128k", "-ac", "2");
+          await runFfmpeg(tools, [...args, ...hls(`${b}/${r.quality}`)], { timeoutS: 3600 });
+        }
+      });
+      perRung.push(pb.wall);
+      perRungCpu.push(pb.children);
       rmSync(a, { recursive: true, force: true });
       rmSync(b, { recursive: true, force: true });
       console.log(`run ${run}: vidflux ${full.toFixed(1)} s (playable after ${(playableShare.at(-1)! * 100).toFixed(0)} %), one-pass ffmpeg ${onePass.at(-1)!.toFixed(1)} s, per-rung ffmpeg ${perRung.at(-1)!.toFixed(1)} s`);
@@ -140,6 +168,10 @@ async function main(): Promise<void> {
     console.log(`  (a) plain one-pass ffmpeg     ${median(onePass).toFixed(1)} s   ratio ${ra.toFixed(2)}x   goal <= 1.10x  ${ra <= 1.1 ? "MET" : "MISSED"}`);
     console.log(`  (b) plain ffmpeg per rung     ${median(perRung).toFixed(1)} s   ratio ${rb.toFixed(2)}x   goal <= 0.75x  ${rb <= 0.75 ? "MET" : "MISSED"}`);
     console.log(`  playable after               ${(pshare * 100).toFixed(1)} % of the full time          goal <= 30 %   ${pshare <= 0.3 ? "MET" : "MISSED"}`);
+    const node = median(oursCpu.map((c) => c.self));
+    const ff = median(oursCpu.map((c) => c.children));
+    console.log(`  CPU seconds (median): vidflux ${(node + ff).toFixed(1)} (node ${node.toFixed(1)} + ffmpeg ${ff.toFixed(1)}), one-pass ${median(onePassCpu).toFixed(1)}, per-rung ${median(perRungCpu).toFixed(1)}`);
+    console.log(`  CPU ratios: vidflux / one-pass ${((node + ff) / median(onePassCpu)).toFixed(2)}x, vidflux / per-rung ${((node + ff) / median(perRungCpu)).toFixed(2)}x (informational: steadier than wall time on a busy machine)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
