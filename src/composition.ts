@@ -5,8 +5,8 @@
  * the admin CLI `composeAdmin`, which needs the database only. Nothing is looked up later: each domain is handed, at construction, the
  * services of the others it uses, through their public faces (`apps/<domain>/index.ts`).
  *
- * Build order follows the dependency tree: users (tokens, hooks) → videos → streaming and
- * uploads. The videos domain never imports streaming: it gets playback tokens as a function and
+ * Build order follows the dependency tree: users (tokens, hooks) → videos → streaming, uploads
+ * and reactions. The videos domain never imports streaming: it gets playback tokens as a function and
  * announces changed videos through `onVideoChanged`, which the streaming domain subscribes to.
  */
 import type { Config } from "./config.js";
@@ -17,6 +17,7 @@ import type { MediaTools } from "./platform/media/media-tools.js";
 import type { JobHandlers } from "./platform/queue/queue.js";
 import type { Storage } from "./platform/storage/storage.js";
 import { createTranscodeHandler } from "./services/transcoder/index.js";
+import { createReactionsModule, registerReactionsRoutes, type ReactionsModule } from "./apps/reactions/index.js";
 import { createStreamingModule, registerStreamingRoutes, type StreamingModule } from "./apps/streaming/index.js";
 import { createUploadsModule, registerUploadsRoutes, type UploadsModule } from "./apps/uploads/index.js";
 import { createAccountStore, createUsersModule, registerUsersRoutes, type AccountStore, type UsersModule } from "./apps/users/index.js";
@@ -28,14 +29,16 @@ export interface Domains {
   videos: VideosModule;
   streaming: StreamingModule;
   uploads: UploadsModule;
+  reactions: ReactionsModule;
 }
 
 export async function composeDomains(ctx: AppContext): Promise<Domains> {
-  const { config, logger, db, storage, events, queue, redis, media, mailer } = ctx;
+  const { config, logger, db, storage, events, liveEvents, queue, redis, media, mailer } = ctx;
   const users = await createUsersModule({ config, logger, db, storage, mailer });
-  // Forward reference: the detail asks for a playback token only at request time, after the
-  // streaming module below exists.
+  // Forward references: the detail asks for a playback token and the viewer's reaction only at
+  // request time, after the streaming and reactions modules below exist (both depend on videos).
   let streaming: StreamingModule | null = null;
+  let reactions: ReactionsModule | null = null;
   const videos = createVideosModule({
     config,
     logger,
@@ -44,16 +47,28 @@ export async function composeDomains(ctx: AppContext): Promise<Domains> {
     storage,
     queue,
     playbackTokens: { issue: (videoId) => streaming!.playback.issue(videoId) },
+    reactions: { myReaction: (videoId, userId) => reactions!.reactions.myReaction(videoId, userId) },
   });
   streaming = createStreamingModule({ config, logger, db, redis, storage, tokens: users.tokens, videos });
   const uploads = createUploadsModule({ config, logger, db, redis, storage, media, videos: videos.videos });
+  reactions = createReactionsModule({
+    config,
+    logger,
+    db,
+    redis,
+    liveEvents,
+    videos: { repo: videos.repo, remove: (id) => videos.videos.remove(id) },
+  });
 
   // The users domain asks the others for quota use and to remove a deleted account's content.
   users.hooks.provideQuotaUsed((userId) => videos.videos.quotaUsed(userId));
   users.hooks.registerAccountCleanup({ removeUserContent: (userId) => videos.videos.removeAllOf(userId) });
   // Deleting an account removes its unfinished uploads and their bytes at once.
   users.hooks.registerAccountCleanup(uploads.sweeper);
-  return { users, videos, streaming, uploads };
+  // Before the account's row (and with it its reactions and likes) cascades away, the counters
+  // those fed go down; its comments stay, authorless (ON DELETE SET NULL).
+  users.hooks.registerAccountCleanup(reactions.reactions);
+  return { users, videos, streaming, uploads, reactions };
 }
 
 /**
@@ -89,6 +104,7 @@ export async function registerDomainRoutes(app: App, ctx: AppContext, d: Domains
   await registerVideosRoutes(app, d.videos, { db, tokens: d.users.tokens });
   await registerUploadsRoutes(app, d.uploads, { config, videos: d.videos });
   await registerStreamingRoutes(app, d.streaming, { storage, videos: d.videos });
+  await registerReactionsRoutes(app, d.reactions);
   app.addHook("onClose", async () => d.streaming.close());
   await webRoutes(app);
 }

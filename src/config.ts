@@ -195,6 +195,9 @@ export function loadConfig(env: Env = process.env) {
       windowS: int(env, "RATE_LIMIT_WINDOW", 60, 1),
       authMax: int(env, "AUTH_RATE_LIMIT_MAX", 10, 1),
       authWindowS: int(env, "AUTH_RATE_LIMIT_WINDOW", 60, 1),
+      /** per user and minute, when RATE_LIMIT is on (src/apps/reactions/post-limiter.ts) */
+      commentsPerMinute: int(env, "COMMENT_RATE_LIMIT", 10, 1),
+      reactionsPerMinute: int(env, "REACTION_RATE_LIMIT", 60, 1),
     },
     email: {
       backend: oneOf(env, "EMAIL_BACKEND", ["console", "file", "smtp"] as const, "console"),

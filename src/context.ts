@@ -26,6 +26,11 @@ export interface AppContext {
   redis: Redis | null;
   storage: Storage;
   events: EventBus;
+  /**
+   * The viewers' live channel (comments, reaction counts): a second bus on its own prefix, so the
+   * owner's conversion events (`events`) and their seq/replay stay apart from the public ones.
+   */
+  liveEvents: EventBus;
   queue: Queue;
   /** ffmpeg/ffprobe in use (FFMPEG_PATH, else the system's, else the npm-bundled 4.1) */
   media: MediaTools;
@@ -47,11 +52,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const redis = config.redisUrl ? new (await import("ioredis")).Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }) : null;
   const storage = await createStorage(config);
   const events = await createEventBus(config, { prefix: config.redisPrefix, onError: (err) => logger.error({ err }, "event bus error") });
+  const liveEvents = await createEventBus(config, { prefix: `${config.redisPrefix}:live`, onError: (err) => logger.error({ err }, "live event bus error") });
   const queue = await createQueue(config, db);
   const media = await locateMedia(config);
   const mailer = await createMailer(config, logger);
   // closed in reverse order: the queue first (it may still report to the event bus), storage last
-  const closers: (() => Promise<unknown>)[] = [() => storage.close(), () => events.close(), () => queue.close()];
+  const closers: (() => Promise<unknown>)[] = [() => storage.close(), () => events.close(), () => liveEvents.close(), () => queue.close()];
   return {
     config,
     logger,
@@ -59,6 +65,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     redis,
     storage,
     events,
+    liveEvents,
     queue,
     media,
     mailer,

@@ -9,7 +9,11 @@ export const ErrorResponse = Type.Object(
       details: Type.Unknown(),
     }),
   },
-  { $id: "ErrorResponse", description: "Every error: a stable code, a human message, optional details." },
+  {
+    $id: "ErrorResponse",
+    description: "Every error: a stable code, a human message, optional details.",
+    examples: [{ error: { code: "video_not_found", message: "Video not found.", details: null } }],
+  },
 );
 
 export const IdParams = Type.Object({ id: Type.String({ format: "uuid" }) });

@@ -176,6 +176,8 @@ export async function insertReadyVideo(ctx: Pick<AppContext, "db">, v: FixtureVi
     views: 0,
     likes: 0,
     dislikes: 0,
+    comments_enabled: 1,
+    pinned_comment_id: null,
     created_at: now,
     updated_at: now,
     published_at: now,

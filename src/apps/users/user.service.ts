@@ -48,6 +48,15 @@ export function avatarUrls(row: UserRow, baseUrl: string): PublicUser["avatar"] 
   return { "256": url(256), "64": url(64) };
 }
 
+/**
+ * The small avatar of an account as an absolute path (comments' authors: one image per row,
+ * relative so the same JSON goes out on the live channel, where no request gives a host).
+ */
+export function avatarPath(row: Pick<UserRow, "id" | "avatar_key">, size: AvatarSize = 64): string | null {
+  if (!row.avatar_key) return null;
+  return `/api/users/${row.id}/avatar/${size}/?v=${avatarVersion(row.avatar_key)}`;
+}
+
 export function toPublicUser(row: UserRow, baseUrl: string): PublicUser {
   return {
     id: row.id,

@@ -22,6 +22,8 @@ export interface DetailHooks {
   toBcp47(tag: string | null): string;
   /** a video's visibility or files changed: drop cached copies (the streaming hot path caches) */
   onVideoChanged(videoId: string): void;
+  /** the viewer's like/dislike (the reactions domain's, bound by the composition root) */
+  myReaction(videoId: string, userId: string): Promise<"like" | "dislike" | null>;
 }
 
 const ORDER = {
@@ -58,14 +60,17 @@ export class VideoQueryService {
     return { ...page, results: page.results.map(toListItem) as VideoListItem[] };
   }
 
-  async detailOf(v: VideoWithOwner): Promise<VideoDetail> {
+  /** `viewerId`: the signed-in caller, whose reaction the detail carries (`my_reaction`). */
+  async detailOf(v: VideoWithOwner, viewerId: string | null = null): Promise<VideoDetail> {
     const token = v.visibility === "private" ? await this.hooks.issuePlaybackToken(v.id) : null;
+    const myReaction = viewerId ? await this.hooks.myReaction(v.id, viewerId) : null;
     const probe = parseJson<ProbeResult>(v.probe);
     return toDetail(v, {
       playbackToken: token,
       chapters: this.hooks.chapters(v),
       uploadedSubtitles: this.hooks.uploadedSubtitles(v),
       audioLanguagesFromProbe: (probe?.audio ?? []).map((a) => this.hooks.toBcp47(a.language ?? v.language)),
+      myReaction,
     });
   }
 
@@ -76,7 +81,7 @@ export class VideoQueryService {
   }
 
   async detail(id: string, user: AuthUser | null, role: Role): Promise<VideoDetail> {
-    return this.detailOf(await this.load(id, user, role));
+    return this.detailOf(await this.load(id, user, role), user?.id ?? null);
   }
 
   async update(id: string, patch: VideoPatch, user: AuthUser | null, role: Role): Promise<VideoDetail> {

@@ -57,6 +57,8 @@ export interface DetailExtras {
   chapters: Chapter[];
   uploadedSubtitles: UploadedSubtitle[];
   audioLanguagesFromProbe: string[];
+  /** the signed-in viewer's reaction (the reactions domain's), null otherwise */
+  myReaction: "like" | "dislike" | null;
 }
 
 export function toDetail(v: VideoWithOwner, x: DetailExtras): VideoDetail {
@@ -92,6 +94,8 @@ export function toDetail(v: VideoWithOwner, x: DetailExtras): VideoDetail {
     views: v.views,
     likes: v.likes,
     dislikes: v.dislikes,
+    my_reaction: x.myReaction,
+    comments_enabled: v.comments_enabled === 1,
     duration: v.duration_s,
     hls_url: playable ? mediaUrl(v.id, media?.masterKey ?? `${videoKeys.prefix(v.id)}hls/master.m3u8`, tok) : null,
     playback_token: tok,
@@ -122,6 +126,7 @@ export function toListItem(v: VideoWithOwner): VideoListItem {
     duration: v.duration_s,
     views: v.views,
     likes: v.likes,
+    dislikes: v.dislikes,
     owner: { id: v.owner_id, username: v.owner_username, display_name: v.owner_display_name },
     created: v.created_at,
     status: v.status as VideoStatus,

@@ -94,6 +94,10 @@ export const VideoDetailSchema = Type.Object(
     views: Type.Integer(),
     likes: Type.Integer(),
     dislikes: Type.Integer(),
+    /** the signed-in viewer's reaction; null for anonymous viewers and viewers who did not react */
+    my_reaction: Nullable(StringEnum(["like", "dislike"] as const)),
+    /** false: existing comments stay visible and read-only, new ones are refused */
+    comments_enabled: Type.Boolean(),
     duration: Nullable(Type.Number()),
     hls_url: Nullable(Type.String()),
     playback_token: Nullable(Type.String()),
@@ -116,6 +120,7 @@ export const VideoListItemSchema = Type.Object({
   duration: Nullable(Type.Number()),
   views: Type.Integer(),
   likes: Type.Integer(),
+  dislikes: Type.Integer(),
   owner: OwnerSchema,
   created: Type.String({ format: "date-time" }),
   status: StatusSchema,
@@ -140,6 +145,7 @@ export const VideoPatchSchema = Type.Object(
     visibility: Type.Optional(VisibilitySchema),
     language: Type.Optional(Nullable(Type.String({ maxLength: 35 }))),
     poster_candidate: Type.Optional(Type.Integer({ minimum: 0, maximum: 9 })),
+    comments_enabled: Type.Optional(Type.Boolean({ description: "false: existing comments stay, read-only; new ones get 403 comments_disabled" })),
   },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -68,6 +68,8 @@ export class VideoService {
       views: 0,
       likes: 0,
       dislikes: 0,
+      comments_enabled: 1,
+      pinned_comment_id: null,
       created_at: now,
       updated_at: now,
       published_at: null,
@@ -183,8 +185,8 @@ export class VideoService {
     await this.setStatus(id, "queued", { progress: JSON.stringify(progress), failure_code: null, failure_message: null }, { queue_position: position });
   }
 
-  /** Owner/staff edits: title, description, visibility, language, poster choice. */
-  async edit(id: string, patch: { title?: string; description?: string; visibility?: Visibility; language?: string | null; poster_candidate?: number }): Promise<void> {
+  /** Owner/staff edits: title, description, visibility, language, poster choice, comments on/off. */
+  async edit(id: string, patch: { title?: string; description?: string; visibility?: Visibility; language?: string | null; poster_candidate?: number; comments_enabled?: boolean }): Promise<void> {
     const v = await this.get(id);
     const update: Partial<VideoRow> = {};
     if (patch.title !== undefined) {
@@ -195,6 +197,7 @@ export class VideoService {
     if (patch.description !== undefined) update.description = patch.description;
     if (patch.visibility !== undefined) update.visibility = patch.visibility;
     if (patch.language !== undefined) update.language = patch.language;
+    if (patch.comments_enabled !== undefined) update.comments_enabled = patch.comments_enabled ? 1 : 0;
     if (patch.poster_candidate !== undefined) {
       const media = v.media ? (JSON.parse(v.media) as TranscodeResult) : null;
       const n = media?.thumbnails.candidateKeys.length ?? 0;

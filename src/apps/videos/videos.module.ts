@@ -38,6 +38,12 @@ export interface VideosDeps {
   queue: Queue;
   /** signs the playback tokens private videos' media URLs carry (the streaming domain's) */
   playbackTokens: { issue(videoId: string): Promise<string> };
+  /**
+   * The viewer's like/dislike for the detail's `my_reaction` (the reactions domain's, which
+   * depends on this one: bound by the composition root through a forward reference). Absent in
+   * tests that build a second videos module for its events or pipeline only: no reaction then.
+   */
+  reactions?: { myReaction(videoId: string, userId: string): Promise<"like" | "dislike" | null> };
 }
 
 export type VideoChangeListener = (videoId: string) => void;
@@ -74,6 +80,7 @@ export function createVideosModule(deps: VideosDeps): VideosModule {
     onVideoChanged: changed,
     uploadedSubtitles: (v) => parseJson<{ uploadedSubtitles?: UploadedSubtitle[] }>(v.media)?.uploadedSubtitles ?? [],
     toBcp47,
+    myReaction: async (vid, uid) => (deps.reactions ? deps.reactions.myReaction(vid, uid) : null),
   });
   const results = new TranscodeResultsService(repo, videos, deps.queue, deps.storage, deps.config, deps.logger);
   const subtitles = new SubtitlesService({ repo, videos, storage: deps.storage, onMediaChanged: changed });

@@ -74,6 +74,10 @@ export interface VideosTable {
   views: number;
   likes: number;
   dislikes: number;
+  /** 1: viewers may comment; 0: existing comments stay, read-only */
+  comments_enabled: Generated<Bool>;
+  /** the owner's pinned top-level comment */
+  pinned_comment_id: string | null;
   created_at: string;
   updated_at: string;
   published_at: string | null;
@@ -129,6 +133,63 @@ export interface UploadsTable {
   completed_at: string | null;
 }
 
+/** One reaction per user and video (src/apps/reactions/). */
+export interface ReactionsTable {
+  user_id: string;
+  video_id: string;
+  kind: "like" | "dislike";
+  created_at: string;
+}
+
+export interface CommentsTable {
+  id: string;
+  video_id: string;
+  /** null once the author's account is deleted */
+  author_id: string | null;
+  /** the top-level comment a reply belongs to */
+  parent_id: string | null;
+  /** null for a deleted comment kept as a placeholder */
+  text: string | null;
+  deleted: Generated<Bool>;
+  likes: Generated<number>;
+  reply_count: Generated<number>;
+  created_at: string;
+  edited_at: string | null;
+}
+
+export interface CommentLikesTable {
+  user_id: string;
+  comment_id: string;
+  created_at: string;
+}
+
+export interface ReportsTable {
+  id: string;
+  reporter_id: string | null;
+  target_kind: "comment" | "video";
+  target_id: string;
+  video_id: string;
+  reason: string;
+  details: string | null;
+  status: "open" | "dismissed" | "removed";
+  created_at: string;
+  resolved_at: string | null;
+  resolved_by: string | null;
+}
+
+export interface CommentBlocksTable {
+  user_id: string;
+  blocked_by: string | null;
+  reason: string | null;
+  created_at: string;
+}
+
+export interface HiddenCommentersTable {
+  owner_id: string;
+  user_id: string;
+  created_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -136,4 +197,10 @@ export interface Database {
   videos: VideosTable;
   jobs: JobsTable;
   uploads: UploadsTable;
+  reactions: ReactionsTable;
+  comments: CommentsTable;
+  comment_likes: CommentLikesTable;
+  reports: ReportsTable;
+  comment_blocks: CommentBlocksTable;
+  hidden_commenters: HiddenCommentersTable;
 }

@@ -7,10 +7,12 @@ import * as m0001 from "./0001-users.js";
 import * as m0002 from "./0002-videos.js";
 import * as m0003 from "./0003-jobs.js";
 import * as m0004 from "./0004-uploads.js";
+import * as m0005 from "./0005-reactions.js";
 
 export const migrations: Record<string, Migration> = {
   "0001-users": m0001,
   "0002-videos": m0002,
   "0003-jobs": m0003,
   "0004-uploads": m0004,
+  "0005-reactions": m0005,
 };
