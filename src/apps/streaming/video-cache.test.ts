@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { VideoRow } from "../videos/index.js";
+import type { ServingVideo } from "../videos/index.js";
 import { VideoCache, type VideoSource } from "./video-cache.js";
 
 type Row = { id: string; title: string; playable: number; duration_s: number | null; media: string | null };
@@ -8,11 +8,11 @@ type Row = { id: string; title: string; playable: number; duration_s: number | n
 function fakeDb(rows: Map<string, Row>) {
   const state = { queries: 0, gate: null as Promise<void> | null };
   const db: VideoSource = {
-    find: async (id: string) => {
+    findServing: async (id: string) => {
       state.queries++;
       const row = rows.get(id);
       if (state.gate) await state.gate;
-      return row ? ({ ...row } as unknown as VideoRow) : undefined;
+      return row ? ({ ...row } as unknown as ServingVideo) : undefined;
     },
   };
   return { db, state };

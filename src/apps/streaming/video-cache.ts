@@ -9,7 +9,7 @@
  * Missing videos are cached too (as null), so probing unknown ids does not reach the database.
  */
 import { LRUCache } from "lru-cache";
-import type { VideoRow } from "../videos/index.js";
+import type { ServingVideo } from "../videos/index.js";
 import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 
 export interface StreamVideo {
@@ -28,7 +28,7 @@ export interface StreamVideo {
 
 /** Where rows come from: the videos domain's repository. */
 export interface VideoSource {
-  find(id: string): Promise<VideoRow | undefined>;
+  findServing(id: string): Promise<ServingVideo | undefined>;
 }
 
 export class VideoCache {
@@ -77,10 +77,8 @@ export class VideoCache {
   }
 
   private async load(id: string): Promise<StreamVideo | null> {
-    const row = await this.source.find(id);
-    if (!row) return null;
-    const { owner_id, visibility, status, playable, title, description, duration_s, chapters, updated_at } = row;
-    const r = { id: row.id, owner_id, visibility, status, playable, title, description, duration_s, chapters, media: row.media, updated_at };
+    const r = await this.source.findServing(id);
+    if (!r) return null;
     let media: TranscodeResult | null = null;
     try {
       media = r.media ? (JSON.parse(r.media) as TranscodeResult) : null;

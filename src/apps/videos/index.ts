@@ -5,7 +5,7 @@
  */
 export { createVideosModule, registerVideosRoutes, type VideosDeps, type VideosModule, type VideosRoutesDeps, type VideoChangeListener } from "./videos.module.js";
 export { VideoService, type NewVideo } from "./video.service.js";
-export type { VideoRepository, VideoRow, VideoWithOwner } from "./video.repository.js";
+export type { ServingVideo, VideoRepository, VideoRow, VideoWithOwner } from "./video.repository.js";
 export type { VideoQueryService } from "./video-query.service.js";
 export type { TranscodeResultsService } from "./transcode-results.service.js";
 export type { SubtitlesService } from "./subtitles.service.js";

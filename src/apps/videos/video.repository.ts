@@ -13,6 +13,9 @@ export interface OwnerSummary {
   display_name: string;
 }
 
+const SERVING_COLUMNS = ["id", "owner_id", "visibility", "status", "playable", "title", "description", "duration_s", "chapters", "media", "updated_at"] as const;
+export type ServingVideo = Pick<VideoRow, (typeof SERVING_COLUMNS)[number]>;
+
 export type VideoWithOwner = VideoRow & { owner_username: string; owner_display_name: string };
 
 export interface ListFilter {
@@ -42,6 +45,14 @@ export class VideoRepository {
 
   async find(id: string): Promise<VideoRow | undefined> {
     return this.db.selectFrom("videos").selectAll().where("id", "=", id).executeTakeFirst();
+  }
+
+  /**
+   * What media delivery needs of a video, on each streaming cache miss: the access fields and the
+   * media JSON, not the probe or the upload bookkeeping (the probe alone can be kilobytes).
+   */
+  async findServing(id: string): Promise<ServingVideo | undefined> {
+    return this.db.selectFrom("videos").select(SERVING_COLUMNS).where("id", "=", id).executeTakeFirst();
   }
 
   async findWithOwner(id: string): Promise<VideoWithOwner | undefined> {
