@@ -18,8 +18,15 @@ module.exports = {
       name: "domain-through-its-face",
       severity: "error",
       comment: "A domain imports another domain only through that domain's index.ts.",
-      from: { path: "^src/apps/([^/]+)/" },
+      from: { path: "^src/apps/([^/]+)/", pathNot: "\\.(test|e2e\\.test|fixtures)\\.ts$" },
       to: { path: "^src/apps/", pathNot: ["^src/apps/$1/", "^src/apps/[^/]+/index\\.ts$"] },
+    },
+    {
+      name: "domain-tests-through-faces-or-fixtures",
+      severity: "error",
+      comment: "A domain's tests and fixtures use another domain's face, or its fixtures (they build the same rows its tests do).",
+      from: { path: "^src/apps/([^/]+)/[^/]+\\.(test|e2e\\.test|fixtures)\\.ts$" },
+      to: { path: "^src/apps/", pathNot: ["^src/apps/$1/", "^src/apps/[^/]+/index\\.ts$", "^src/apps/[^/]+/[^/]+\\.fixtures\\.ts$"] },
     },
     {
       name: "outside-through-faces",

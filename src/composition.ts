@@ -6,7 +6,7 @@
  * services of the others it uses, through their public faces (`apps/<domain>/index.ts`).
  *
  * Build order follows the dependency tree: users (tokens, hooks) → videos → streaming, uploads
- * and reactions. The videos domain never imports streaming: it gets playback tokens as a function and
+ * and reactions → playback (live control: needs users' tokens, videos and streaming's playback tokens). The videos domain never imports streaming: it gets playback tokens as a function and
  * announces changed videos through `onVideoChanged`, which the streaming domain subscribes to.
  */
 import type { Config } from "./config.js";
@@ -17,6 +17,7 @@ import type { MediaTools } from "./platform/media/media-tools.js";
 import type { JobHandlers } from "./platform/queue/queue.js";
 import type { Storage } from "./platform/storage/storage.js";
 import { createTranscodeHandler } from "./services/transcoder/index.js";
+import { createPlaybackModule, registerPlaybackRoutes, type PlaybackModule } from "./apps/playback/index.js";
 import { createReactionsModule, registerReactionsRoutes, type ReactionsModule } from "./apps/reactions/index.js";
 import { createStreamingModule, registerStreamingRoutes, type StreamingModule } from "./apps/streaming/index.js";
 import { createUploadsModule, registerUploadsRoutes, type UploadsModule } from "./apps/uploads/index.js";
@@ -30,10 +31,11 @@ export interface Domains {
   streaming: StreamingModule;
   uploads: UploadsModule;
   reactions: ReactionsModule;
+  playback: PlaybackModule;
 }
 
 export async function composeDomains(ctx: AppContext): Promise<Domains> {
-  const { config, logger, db, storage, events, liveEvents, queue, redis, media, mailer } = ctx;
+  const { config, logger, db, storage, events, liveEvents, hub, queue, redis, media, mailer } = ctx;
   const users = await createUsersModule({ config, logger, db, storage, mailer });
   // Forward references: the detail asks for a playback token and the viewer's reaction only at
   // request time, after the streaming and reactions modules below exist (both depend on videos).
@@ -68,7 +70,17 @@ export async function composeDomains(ctx: AppContext): Promise<Domains> {
   // Before the account's row (and with it its reactions and likes) cascades away, the counters
   // those fed go down; its comments stay, authorless (ON DELETE SET NULL).
   users.hooks.registerAccountCleanup(reactions.reactions);
-  return { users, videos, streaming, uploads, reactions };
+  const playback = createPlaybackModule({
+    config,
+    logger,
+    db,
+    hub,
+    liveEvents,
+    tokens: users.tokens,
+    playbackTokens: streaming.playback,
+    videos: { repo: videos.repo, queries: videos.queries, onVideoChanged: (l) => videos.onVideoChanged(l) },
+  });
+  return { users, videos, streaming, uploads, reactions, playback };
 }
 
 /**
@@ -88,6 +100,7 @@ export async function closeDomains(d: Domains): Promise<void> {
   await d.videos.close();
   await d.uploads.close();
   await d.streaming.close();
+  await d.playback.close();
 }
 
 /**
@@ -105,6 +118,9 @@ export async function registerDomainRoutes(app: App, ctx: AppContext, d: Domains
   await registerUploadsRoutes(app, d.uploads, { config, videos: d.videos });
   await registerStreamingRoutes(app, d.streaming, { storage, videos: d.videos });
   await registerReactionsRoutes(app, d.reactions);
+  d.playback.start();
+  app.addHook("onClose", async () => d.playback.close());
+  await registerPlaybackRoutes(app, d.playback, config);
   app.addHook("onClose", async () => d.streaming.close());
   await webRoutes(app);
 }

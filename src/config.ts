@@ -242,6 +242,17 @@ export function loadConfig(env: Env = process.env) {
     playback: {
       tokenTtlS: int(env, "PLAYBACK_TOKEN_TTL", 6 * 3600, 60),
       viewWindowS: int(env, "VIEW_WINDOW", 3600, 1),
+      /** live control (src/apps/playback): per device, messages per second and burst */
+      controlRate: int(env, "PLAYBACK_CONTROL_RATE", 10, 1),
+      controlBurst: int(env, "PLAYBACK_CONTROL_BURST", 30, 1),
+      /** a watch room ends this long after its last member left, s */
+      roomIdleTtlS: int(env, "ROOM_IDLE_TTL", 6 * 3600, 10),
+      /** a room's `play` waits this long for members still buffering, ms */
+      roomWaitTimeoutMs: int(env, "ROOM_WAIT_TIMEOUT_MS", 10_000, 100, 120_000),
+      /** continue watching: a playing position is saved at most this often, s */
+      historySaveIntervalS: int(env, "HISTORY_SAVE_INTERVAL", 10, 1),
+      /** long polling of `GET /api/stream/{id}/state/?since=`: answer after this at the latest, ms */
+      longPollMs: int(env, "PLAYBACK_LONG_POLL_MS", 25_000, 100, 120_000),
     },
   };
   return config;

@@ -12,6 +12,8 @@ import type { Storage } from "./platform/storage/storage.js";
 import { createStorage } from "./platform/storage/storage.factory.js";
 import type { EventBus } from "./platform/events/events.js";
 import { createEventBus } from "./platform/events/events.factory.js";
+import type { StateHub } from "./platform/events/state-hub.js";
+import { createStateHub } from "./platform/events/state-hub.factory.js";
 import type { Queue } from "./platform/queue/queue.js";
 import { createQueue } from "./platform/queue/queue.factory.js";
 import { locateMedia, type MediaTools } from "./platform/media/media-tools.js";
@@ -31,6 +33,8 @@ export interface AppContext {
    * owner's conversion events (`events`) and their seq/replay stay apart from the public ones.
    */
   liveEvents: EventBus;
+  /** shared versioned state + fan-out (live playback sessions, rooms): in-process or Redis */
+  hub: StateHub;
   queue: Queue;
   /** ffmpeg/ffprobe in use (FFMPEG_PATH, else the system's, else the npm-bundled 4.1) */
   media: MediaTools;
@@ -53,11 +57,12 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const storage = await createStorage(config);
   const events = await createEventBus(config, { prefix: config.redisPrefix, onError: (err) => logger.error({ err }, "event bus error") });
   const liveEvents = await createEventBus(config, { prefix: `${config.redisPrefix}:live`, onError: (err) => logger.error({ err }, "live event bus error") });
+  const hub = await createStateHub(config, { prefix: config.redisPrefix, onError: (err) => logger.error({ err }, "state hub error") });
   const queue = await createQueue(config, db);
   const media = await locateMedia(config);
   const mailer = await createMailer(config, logger);
   // closed in reverse order: the queue first (it may still report to the event bus), storage last
-  const closers: (() => Promise<unknown>)[] = [() => storage.close(), () => events.close(), () => liveEvents.close(), () => queue.close()];
+  const closers: (() => Promise<unknown>)[] = [() => storage.close(), () => events.close(), () => liveEvents.close(), () => hub.close(), () => queue.close()];
   return {
     config,
     logger,
@@ -66,6 +71,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     storage,
     events,
     liveEvents,
+    hub,
     queue,
     media,
     mailer,

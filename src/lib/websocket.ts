@@ -95,6 +95,14 @@ export class SocketSession {
 
   /** Sends one JSON text frame; returns false if the socket is gone. */
   send(msg: unknown): boolean {
+    return this.sendRaw(JSON.stringify(msg));
+  }
+
+  /**
+   * Sends an already serialized JSON frame: a fan-out to many sockets serializes once, not once
+   * per socket.
+   */
+  sendRaw(text: string): boolean {
     if (this.closed) return false;
     if (this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.log.debug("websocket client too slow; terminating");
@@ -102,7 +110,7 @@ export class SocketSession {
       this.finish();
       return false;
     }
-    this.socket.send(JSON.stringify(msg));
+    this.socket.send(text);
     return true;
   }
 
@@ -167,9 +175,12 @@ export class SocketSession {
       return;
     }
     const m = msg as ClientMessage;
-    // Browsers cannot send protocol pings; an application-level ping lets them probe the link.
+    // Browsers cannot send protocol pings; an application-level ping lets them probe the link,
+    // and estimate their clock offset as SyncPlay does (NTP-style: offset = server_time −
+    // (sent + received) / 2), so the client can turn a state's `server_time` into its own clock.
     if (m.type === "ping") {
-      this.send({ type: "pong" });
+      const clientTime = typeof m.client_time === "number" && Number.isFinite(m.client_time) ? m.client_time : undefined;
+      this.send({ type: "pong", server_time: Date.now(), ...(clientTime !== undefined ? { client_time: clientTime } : {}) });
       return;
     }
     if (this.handler) this.dispatch(m);

@@ -12,6 +12,8 @@ export type { SubtitlesService } from "./subtitles.service.js";
 export type { VideoEventsService } from "./video-events.service.js";
 export { POSTER_MAX_BYTES, type PosterService } from "./poster.service.js";
 export { VideoDetailSchema, type VideoDetail } from "./video.schemas.js";
+/** Row → list item JSON (title, poster without token): what other domains list videos with. */
+export { toListItem } from "./video-serializer.js";
 export { FAILURE_CODES, VIDEO_STATUSES, VISIBILITIES, type FailureCode, type VideoProgress, type VideoStatus, type Visibility } from "./video.types.js";
 export { chaptersOf, chaptersToWebVtt, segmentSpan, validateChapters, withEnds, MAX_CHAPTER_TITLE, MAX_CHAPTERS, type Chapter, type ChapterInput } from "./chapters.js";
 /** Storage keys of a video (the media layout, shared with the worker). */

@@ -306,7 +306,7 @@ describe("video live events (app)", () => {
         c.send({ type: "resume", last_seq: 0 });
         expect([(await c.next()).seq, (await c.next()).seq, (await c.next()).seq]).toEqual([1, 2, 3]);
         c.send({ type: "ping" });
-        expect(await c.next()).toEqual({ type: "pong" });
+        expect(await c.next()).toMatchObject({ type: "pong", server_time: expect.any(Number) });
         await h.ctx.events.publish(v.id, { type: "status", status: "queued" });
         expect(await c.next()).toMatchObject({ type: "status", seq: 4 });
         await new Promise((r) => setTimeout(r, 100));
@@ -341,7 +341,7 @@ describe("video live events (app)", () => {
         c.send({ type: "dance" });
         expect(await c.next()).toMatchObject({ type: "error", error: { code: "unknown_message" } });
         c.send({ type: "ping" });
-        expect(await c.next()).toEqual({ type: "pong" });
+        expect(await c.next()).toMatchObject({ type: "pong", server_time: expect.any(Number) });
       } finally {
         c.ws.close();
       }

@@ -190,6 +190,22 @@ export interface HiddenCommentersTable {
   created_at: string;
 }
 
+export interface WatchHistoryTable {
+  user_id: string;
+  video_id: string;
+  /** seconds */
+  position: number;
+  /** the video's duration when saved, seconds (null if unknown) */
+  duration: number | null;
+  updated_at: string;
+}
+
+export interface WatchSettingsTable {
+  user_id: string;
+  history_paused: number;
+  updated_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
@@ -203,4 +219,6 @@ export interface Database {
   reports: ReportsTable;
   comment_blocks: CommentBlocksTable;
   hidden_commenters: HiddenCommentersTable;
+  watch_history: WatchHistoryTable;
+  watch_settings: WatchSettingsTable;
 }

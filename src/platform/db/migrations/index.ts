@@ -8,6 +8,7 @@ import * as m0002 from "./0002-videos.js";
 import * as m0003 from "./0003-jobs.js";
 import * as m0004 from "./0004-uploads.js";
 import * as m0005 from "./0005-reactions.js";
+import * as m0006 from "./0006-playback.js";
 
 export const migrations: Record<string, Migration> = {
   "0001-users": m0001,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   "0003-jobs": m0003,
   "0004-uploads": m0004,
   "0005-reactions": m0005,
+  "0006-playback": m0006,
 };

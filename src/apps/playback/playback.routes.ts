@@ -1,0 +1,197 @@
+/**
+ * Live playback control (docs/playback.md has the protocol): the WebSocket
+ * `/ws/stream/{video_id}/`, and its HTTP-only fallback for clients that cannot hold one —
+ * `GET …/state/` (with long polling by `?since=`), `POST …/control/` and `GET …/events/`
+ * (Server-Sent Events carrying the WebSocket's frames). All take `token`, `device` and `room`,
+ * so a WebSocket device and an HTTP device of one session see each other's changes.
+ */
+import { Type } from "@sinclair/typebox";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import type { FastifyReply } from "fastify";
+import type { App } from "../../lib/app.types.js";
+import { AppError, badRequest, notFound } from "../../lib/errors.js";
+import { UUID_RE } from "../../lib/ids.js";
+import { ErrorResponse } from "../../lib/schemas.js";
+import { SseStream } from "../../lib/sse.js";
+import { SocketSession, WsClose } from "../../lib/websocket.js";
+import type { Participant } from "./local-sessions.js";
+import type { JoinInput, PlaybackSessionService } from "./playback-session.service.js";
+import { ControlBody, ControlResponse, SessionQuery, StateQuery, StateResponse, StreamParams, parseControl, type ControlResponseBody } from "./playback.schemas.js";
+
+export interface PlaybackRoutesOptions {
+  sessions: PlaybackSessionService;
+  longPollMs: number;
+  wsPingMs?: number;
+  sseHeartbeatMs?: number;
+}
+
+/** Consecutive refused frames (rate limit) after which a WebSocket is closed with 1008. */
+const MAX_RATE_STRIKES = 10;
+const checkSessionQuery = TypeCompiler.Compile(SessionQuery);
+
+function joinInput(videoId: string, q: Record<string, unknown>): JoinInput {
+  if (!checkSessionQuery.Check(q)) {
+    const e = [...checkSessionQuery.Errors(q)][0];
+    throw badRequest("validation_error", "Invalid input.", [{ field: e?.path.replace(/^\//, "") || "querystring", location: "querystring", message: e?.message ?? "invalid" }]);
+  }
+  return { videoId, token: q.token as string | undefined, device: q.device as string | undefined, room: q.room as string | undefined };
+}
+
+export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Promise<void> {
+  const { sessions } = opts;
+  const live = new Set<Participant>();
+  // Shutdown: devices reconnect elsewhere (1001) and their presence goes before the hub closes.
+  app.addHook("preClose", async () => {
+    const all = [...live];
+    for (const p of all) p.end(new AppError(503, "server_shutdown", "The server is restarting."));
+    await Promise.all(all.map((p) => sessions.disconnect(p).catch(() => undefined)));
+  });
+
+  app.get("/ws/stream/:video_id/", { websocket: true, schema: { hide: true } }, (socket, req) => {
+    const ws = new SocketSession(socket, { log: req.log, pingIntervalMs: opts.wsPingMs });
+    void ws.run(async () => {
+      const { video_id } = req.params as { video_id: string };
+      if (!UUID_RE.test(video_id)) throw notFound("Video not found.", "video_not_found");
+      const joined = await sessions.join(req, joinInput(video_id, (req.query ?? {}) as Record<string, unknown>));
+      const { participant, hello } = await sessions.connect(joined, "ws", {
+        sendRaw: (_type, raw) => void ws.sendRaw(raw),
+        end: (err) => (err instanceof AppError && err.code === "server_shutdown" ? ws.close(WsClose.goingAway, "server_shutdown") : ws.fail(err)),
+      });
+      live.add(participant);
+      ws.onClose(async () => {
+        live.delete(participant);
+        await sessions.disconnect(participant);
+      });
+      ws.send(hello);
+      let strikes = 0;
+      ws.onMessage(async (raw) => {
+        try {
+          const msg = parseControl(raw);
+          const res = await sessions.control(joined, msg, participant);
+          strikes = 0;
+          // A change reaches every device (this one too) through the session's channel; what
+          // changed nothing, or asked for the state, is answered to the sender alone.
+          if (res.by === null) ws.send({ type: "state", state: res.state, by: null, version: res.version });
+          if (res.switch) ws.send({ type: "switch", ...res.switch });
+        } catch (err) {
+          if (err instanceof AppError && err.code === "rate_limited" && ++strikes >= MAX_RATE_STRIKES) {
+            ws.sendError(err);
+            ws.close(WsClose.policyViolation, "rate_limited");
+            return;
+          }
+          throw err;
+        }
+      });
+    });
+  });
+
+  app.get(
+    "/api/stream/:video_id/state/",
+    {
+      schema: {
+        tags: ["playback"],
+        summary: "A playback session's state (HTTP fallback; long polling with ?since=)",
+        description:
+          "The state of the caller's session (`room` for a watch room), its members and this device. With `since`, " +
+          "the answer waits until the session's version passes it, or ~25 s (then the unchanged state): long polling. " +
+          "`token`: an access token or the video's playback token. Also registers this device as present for ~35 s.",
+        params: StreamParams,
+        querystring: StateQuery,
+        response: { 200: StateResponse, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (req, reply) => {
+      const joined = await sessions.join(req, joinInput(req.params.video_id, stripSince(req.query)));
+      if (req.query.since === undefined) return sessions.state(joined);
+      return sessions.waitForChange(joined, req.query.since, opts.longPollMs, abortOnClose(reply));
+    },
+  );
+
+  app.post(
+    "/api/stream/:video_id/control/",
+    {
+      // The body is checked by the same per-type schemas as WebSocket frames (parseControl), so
+      // both answer `unknown_message` / `validation_error` alike; the union documents it.
+      validatorCompiler: ({ httpPart }) => {
+        if (httpPart === "body") return () => ({ value: true });
+        if (httpPart === "params") return (d: unknown) => (UUID_RE.test(String((d as { video_id?: unknown }).video_id)) ? { value: d } : { error: new Error("params/video_id must be a uuid") });
+        return (d: unknown) => (checkSessionQuery.Check(d) ? { value: d } : { error: new Error(`querystring${checkSessionQuery.Errors(d).First()?.path ?? ""} is invalid`) });
+      },
+      schema: {
+        tags: ["playback"],
+        summary: "Send a control message (HTTP fallback of the WebSocket)",
+        description:
+          "The WebSocket's client messages as a JSON body: play, pause, seek, change_speed, change_quality, change_lang, " +
+          "buffering, ready, sync. Answers the session's new state (and, for change_quality/change_lang, the URLs to switch to). " +
+          "Errors: 400 (unknown_message, validation_error, position_out_of_range, speed_out_of_range, quality_unavailable, " +
+          "language_unavailable), 403 control_forbidden, 429 rate_limited.",
+        params: StreamParams,
+        querystring: SessionQuery,
+        body: ControlBody,
+        response: { 200: ControlResponse, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse },
+      },
+    },
+    async (req): Promise<ControlResponseBody> => {
+      const body = req.body as unknown;
+      if (typeof body !== "object" || body === null || Array.isArray(body) || typeof (body as { type?: unknown }).type !== "string") {
+        throw badRequest("bad_message", "Messages must be JSON objects with a string `type`.");
+      }
+      const msg = parseControl(body as { type: string } & Record<string, unknown>, "body");
+      const joined = await sessions.join(req, joinInput(req.params.video_id, req.query as Record<string, unknown>));
+      return sessions.control(joined, msg, null);
+    },
+  );
+
+  app.get(
+    "/api/stream/:video_id/events/",
+    {
+      exposeHeadRoute: false,
+      schema: {
+        tags: ["playback"],
+        summary: "A playback session's frames as Server-Sent Events (HTTP fallback)",
+        description:
+          "`text/event-stream` of the WebSocket's server frames: `event:` is the frame type (state, presence, comment, " +
+          "reactions), `data:` the frame JSON. Opens with the current `state` (with session and members). Control goes " +
+          "through `POST …/control/` with the same `device`.",
+        params: StreamParams,
+        querystring: SessionQuery,
+        response: { 200: Type.String({ description: "An endless text/event-stream." }), 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (req, reply) => {
+      const joined = await sessions.join(req, joinInput(req.params.video_id, req.query as Record<string, unknown>));
+      const out: { sse?: SseStream } = {};
+      const { participant, hello } = await sessions.connect(joined, "http", {
+        sendRaw: (type, raw) => out.sse?.send({ event: type, data: raw }),
+        end: () => out.sse?.close(),
+      });
+      let sse: SseStream;
+      try {
+        sse = SseStream.open(reply, { heartbeatMs: opts.sseHeartbeatMs });
+      } catch (err) {
+        await sessions.disconnect(participant);
+        throw err;
+      }
+      out.sse = sse;
+      live.add(participant);
+      sse.onClose(async () => {
+        live.delete(participant);
+        await sessions.disconnect(participant);
+      });
+      sse.send({ event: "state", data: JSON.stringify(hello) });
+    },
+  );
+}
+
+function stripSince(q: Record<string, unknown>): Record<string, unknown> {
+  const { since: _since, ...rest } = q;
+  return rest;
+}
+
+/** Aborts when the client goes away, so a long poll does not hold a subscription for nothing. */
+function abortOnClose(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  // The response's close (not the request's, which fires once a bodiless GET has been read).
+  reply.raw.on("close", () => ac.abort());
+  return ac.signal;
+}
