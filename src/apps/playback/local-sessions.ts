@@ -25,8 +25,8 @@ export interface Participant {
   /** `scope: "device"` quality choice */
   quality: string | null;
   buffering: boolean;
-  /** writes one serialized frame */
-  sendRaw(type: string, raw: string): void;
+  /** writes one serialized frame (`version`: of a state frame) */
+  sendRaw(type: string, raw: string, version?: number): void;
   /** ends the connection for `err` (an error frame, then its close code) */
   end(err: Error): void;
 }
@@ -71,9 +71,9 @@ export class LocalSession {
       const d = p.watched.catalogue.duration;
       if (p.quality === null) {
         shared ??= JSON.stringify({ type: "state", state: toView(state, version, now, d), by, version });
-        p.sendRaw("state", shared);
+        p.sendRaw("state", shared, version);
       } else {
-        p.sendRaw("state", JSON.stringify({ type: "state", state: toView(state, version, now, d, p.quality), by, version }));
+        p.sendRaw("state", JSON.stringify({ type: "state", state: toView(state, version, now, d, p.quality), by, version }), version);
       }
     }
   }

@@ -79,9 +79,17 @@ export class PlaybackSessionService {
 
   /**
    * Registers a long-lived device (WebSocket or SSE) and returns it with the state to greet it
-   * with. `send` writes one serialized frame; `end` closes the transport with an error.
+   * with. The device is subscribed before the state is read, so no change is missed; what
+   * arrives before the transport calls `start()` (after sending the greeting) is held, and
+   * state frames the greeting already covers are dropped, so a device never sees an older
+   * version after a newer one.
    */
-  async connect(j: Joined, transport: "ws" | "http", io: { sendRaw(type: string, raw: string): void; end(err: Error): void }): Promise<{ participant: Participant; hello: StateResponseBody }> {
+  async connect(
+    j: Joined,
+    transport: "ws" | "http",
+    io: { sendRaw(type: string, raw: string): void; end(err: Error): void },
+  ): Promise<{ participant: Participant; hello: StateResponseBody; start(): void }> {
+    let held: { type: string; raw: string; version?: number }[] | null = [];
     const participant: Participant = {
       id: randomUUID(),
       device: j.device,
@@ -92,20 +100,34 @@ export class PlaybackSessionService {
       canControl: j.canControl,
       quality: null,
       buffering: false,
-      sendRaw: io.sendRaw,
+      sendRaw: (type, raw, version) => {
+        if (held) held.push({ type, raw, version });
+        else io.sendRaw(type, raw);
+      },
       end: io.end,
     };
-    const current = await this.ensure(j);
-    const session = await this.deps.local.add(participant);
-    // Anything published from here on reaches the device; versions up to `current` are in the greeting.
-    if (session.lastVersion < current.version) {
-      session.lastVersion = current.version;
-      session.lastState = current.state;
+    await this.deps.local.add(participant);
+    let current: Versioned;
+    try {
+      // Nobody present (its devices' process crashed): the session does not run on unwatched.
+      current = (await this.deps.store.members(j.ref)).length === 0 ? await this.pauseAbandoned(j.ref, j) : await this.ensure(j);
+      await this.deps.store.setMember(j.ref, memberOf(participant));
+      await this.deps.store.publish(j.ref, { kind: "presence" });
+    } catch (err) {
+      await this.deps.local.remove(participant);
+      throw err;
     }
-    await this.deps.store.setMember(j.ref, memberOf(participant));
-    await this.deps.store.publish(j.ref, { kind: "presence" });
     const members = await this.members(j.ref);
-    return { participant, hello: this.response(j, current, members, null, null) };
+    const greeted = current.version;
+    return {
+      participant,
+      hello: this.response(j, current, members, null, null),
+      start: () => {
+        const frames = held ?? [];
+        held = null;
+        for (const f of frames) if (f.version === undefined || f.version > greeted) io.sendRaw(f.type, f.raw);
+      },
+    };
   }
 
   async disconnect(p: Participant): Promise<void> {
@@ -115,7 +137,20 @@ export class PlaybackSessionService {
     const stillHere = local.get(p.ref)?.participants ?? new Set<Participant>();
     if (![...stillHere].some((o) => o.device === p.device)) await store.removeMember(p.ref, p.device);
     await store.publish(p.ref, { kind: "presence" });
-    if (last) await this.saveHistory(p.ref, p.viewer, p.watched, "leave");
+    if (!last) return;
+    // The last device left: the session stops where it was, so whoever comes back (tomorrow, or
+    // to a room) finds it there and not extrapolated to the end.
+    if ((await store.members(p.ref)).length === 0) {
+      await this.pauseAbandoned(p.ref, { viewer: p.viewer, watched: p.watched, ref: p.ref }).catch((err: unknown) => this.deps.logger.warn({ err }, "abandoned session not paused"));
+    }
+    await this.saveHistory(p.ref, p.viewer, p.watched, "leave");
+  }
+
+  private async pauseAbandoned(ref: SessionRef, j: Pick<Joined, "viewer" | "watched" | "ref">): Promise<Versioned> {
+    const bounds = { duration: j.watched.catalogue.duration };
+    const now = Date.now();
+    const r = await this.deps.store.update(ref, (s) => (s.status === "playing" || s.status === "waiting" ? rules.pause(s, now, bounds) : s), null, () => this.init(j));
+    return { state: r.state, version: r.version };
   }
 
   /** The session as one device sees it (HTTP `GET …/state/`). Refreshes an HTTP device's presence. */
@@ -302,7 +337,7 @@ export class PlaybackSessionService {
   }
 
   /** A new session: where the user left off (personal), with the video's default audio. */
-  private async init(j: Joined): Promise<rules.StoredState> {
+  private async init(j: Pick<Joined, "viewer" | "watched" | "ref">): Promise<rules.StoredState> {
     const uid = j.viewer.user?.id;
     const position = uid && !j.ref.room ? await this.deps.history.resumeAt(uid, j.ref.videoId) : 0;
     return rules.initialState(Date.now(), { position, audioLang: defaultAudio(j.watched.catalogue) });

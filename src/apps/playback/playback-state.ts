@@ -87,10 +87,8 @@ function rebase(s: StoredState, now: number, duration: number | null): StoredSta
 
 export function validPosition(position: number, bounds: StateBounds): number {
   if (!Number.isFinite(position) || position < 0 || (bounds.duration !== null && position > bounds.duration)) {
-    throw badRequest("position_out_of_range", bounds.duration !== null ? `position must be between 0 and ${bounds.duration} seconds.` : "position must be 0 or more seconds.", {
-      min: 0,
-      max: bounds.duration,
-    });
+    const range = bounds.duration !== null ? `0 to ${bounds.duration}` : "0 or more";
+    throw badRequest("position_out_of_range", `position must be ${range} seconds.`, [{ field: "position", location: "message", message: range }]);
   }
   return round3(position);
 }
@@ -126,7 +124,7 @@ export function seek(s: StoredState, now: number, bounds: StateBounds, position:
 
 export function changeSpeed(s: StoredState, now: number, bounds: StateBounds, speed: number): StoredState {
   if (!Number.isFinite(speed) || speed < MIN_SPEED || speed > MAX_SPEED) {
-    throw badRequest("speed_out_of_range", `speed must be between ${MIN_SPEED} and ${MAX_SPEED}.`, { min: MIN_SPEED, max: MAX_SPEED });
+    throw badRequest("speed_out_of_range", `speed must be between ${MIN_SPEED} and ${MAX_SPEED}.`, [{ field: "speed", location: "message", message: `${MIN_SPEED} to ${MAX_SPEED}` }]);
   }
   return { ...rebase(s, now, bounds.duration), speed };
 }

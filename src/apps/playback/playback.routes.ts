@@ -53,7 +53,7 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
       const { video_id } = req.params as { video_id: string };
       if (!UUID_RE.test(video_id)) throw notFound("Video not found.", "video_not_found");
       const joined = await sessions.join(req, joinInput(video_id, (req.query ?? {}) as Record<string, unknown>));
-      const { participant, hello } = await sessions.connect(joined, "ws", {
+      const { participant, hello, start } = await sessions.connect(joined, "ws", {
         sendRaw: (_type, raw) => void ws.sendRaw(raw),
         end: (err) => (err instanceof AppError && err.code === "server_shutdown" ? ws.close(WsClose.goingAway, "server_shutdown") : ws.fail(err)),
       });
@@ -63,6 +63,7 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
         await sessions.disconnect(participant);
       });
       ws.send(hello);
+      start();
       let strikes = 0;
       ws.onMessage(async (raw) => {
         try {
@@ -161,7 +162,7 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
     async (req, reply) => {
       const joined = await sessions.join(req, joinInput(req.params.video_id, req.query as Record<string, unknown>));
       const out: { sse?: SseStream } = {};
-      const { participant, hello } = await sessions.connect(joined, "http", {
+      const { participant, hello, start } = await sessions.connect(joined, "http", {
         sendRaw: (type, raw) => out.sse?.send({ event: type, data: raw }),
         end: () => out.sse?.close(),
       });
@@ -179,6 +180,7 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
         await sessions.disconnect(participant);
       });
       sse.send({ event: "state", data: JSON.stringify(hello) });
+      start();
     },
   );
 }
