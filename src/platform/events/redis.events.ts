@@ -7,6 +7,7 @@
  * Both keys carry a TTL refreshed on every publish, so finished videos leave nothing behind.
  */
 import { Redis } from "ioredis";
+import { RedisChannels, quitRedis } from "./redis-channels.js";
 import { REPLAY_BUFFER_SIZE, type EventBus, type EventPayload, type VideoEvent } from "./events.js";
 
 export interface RedisEventBusOptions {
@@ -43,23 +44,13 @@ redis.call('PUBLISH', ARGV[4], ev)
 return seq
 `;
 
-type Listener = (e: VideoEvent) => void;
-
-interface ChannelEntry {
-  listeners: Set<Listener>;
-  /** Resolves once Redis confirmed the SUBSCRIBE; joiners await it so "subscribed" means live. */
-  ready: Promise<void>;
-}
-
 export class RedisEventBus implements EventBus {
   private readonly prefix: string;
   private readonly bufferSize: number;
   private readonly ttlS: number;
   private readonly onError: (err: unknown) => void;
   private readonly pub: Redis;
-  /** One subscriber connection for all channels (a connection in subscribe mode can do nothing else). */
-  private sub: Redis | undefined;
-  private readonly channels = new Map<string, ChannelEntry>();
+  private readonly channels: RedisChannels;
   private closed = false;
 
   constructor(redisUrl: string, opts: RedisEventBusOptions = {}) {
@@ -72,6 +63,7 @@ export class RedisEventBus implements EventBus {
     this.pub = new Redis(redisUrl, { connectionName: `${this.prefix}:events` });
     // Without a listener ioredis prints "Unhandled error event" on every reconnect attempt.
     this.pub.on("error", (err) => this.onError(err));
+    this.channels = new RedisChannels(this.pub, `${this.prefix}:events-sub`, this.onError);
   }
 
   private keyBase(videoId: string): string {
@@ -80,30 +72,6 @@ export class RedisEventBus implements EventBus {
 
   private assertOpen(): void {
     if (this.closed) throw new Error("EventBus is closed");
-  }
-
-  private subscriber(): Redis {
-    if (this.sub) return this.sub;
-    const sub = this.pub.duplicate({ connectionName: `${this.prefix}:events-sub` });
-    sub.on("error", (err) => this.onError(err));
-    // ioredis re-subscribes every channel after a reconnect (autoResubscribe), so entries stay valid.
-    sub.on("message", (channel: string, message: string) => this.dispatch(channel, message));
-    this.sub = sub;
-    return sub;
-  }
-
-  private dispatch(channel: string, message: string): void {
-    const entry = this.channels.get(channel);
-    if (!entry) return;
-    let event: VideoEvent;
-    try {
-      event = JSON.parse(message) as VideoEvent;
-    } catch (err) {
-      this.onError(err);
-      return;
-    }
-    // Copy: a listener may unsubscribe (mutating the set) while we iterate.
-    for (const listener of [...entry.listeners]) listener(event);
   }
 
   async publish(videoId: string, payload: EventPayload): Promise<VideoEvent> {
@@ -133,60 +101,21 @@ export class RedisEventBus implements EventBus {
 
   async subscribe(videoId: string, listener: (e: VideoEvent) => void): Promise<() => Promise<void>> {
     this.assertOpen();
-    const channel = this.keyBase(videoId);
-    const wrapped: Listener = (e) => {
+    return this.channels.subscribe(this.keyBase(videoId), (message) => {
+      let event: VideoEvent;
       try {
-        listener(e);
+        event = JSON.parse(message) as VideoEvent;
       } catch (err) {
         this.onError(err);
+        return;
       }
-    };
-    let entry = this.channels.get(channel);
-    if (!entry) {
-      // First listener for this video: SUBSCRIBE once; later listeners share it (ref-counted by the set).
-      entry = { listeners: new Set(), ready: this.subscriber().subscribe(channel).then(() => undefined) };
-      this.channels.set(channel, entry);
-    }
-    const current = entry;
-    current.listeners.add(wrapped);
-
-    const release = async (): Promise<void> => {
-      current.listeners.delete(wrapped);
-      if (current.listeners.size > 0 || this.channels.get(channel) !== current) return;
-      this.channels.delete(channel);
-      // Commands on one connection run in order, so a SUBSCRIBE issued after this UNSUBSCRIBE
-      // (a new listener arriving now) still wins and the channel ends up subscribed.
-      if (!this.closed && this.sub) await this.sub.unsubscribe(channel);
-    };
-
-    try {
-      await current.ready;
-    } catch (err) {
-      await release().catch(() => undefined);
-      throw err;
-    }
-    let active = true;
-    return async () => {
-      if (!active) return;
-      active = false;
-      await release();
-    };
+      listener(event);
+    });
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.channels.clear();
-    const conns = this.sub ? [this.pub, this.sub] : [this.pub];
-    // QUIT lets in-flight replies arrive first; a connection that is already down is just dropped.
-    await Promise.all(
-      conns.map(async (c) => {
-        try {
-          await c.quit();
-        } catch {
-          c.disconnect();
-        }
-      }),
-    );
+    await Promise.all([this.channels.close(), quitRedis(this.pub)]);
   }
 }

@@ -15,6 +15,7 @@
  * replication: the default since Redis 5 and the only mode since 7.
  */
 import { Redis } from "ioredis";
+import { RedisChannels, quitRedis } from "./redis-channels.js";
 import { assertExpectedVersion, assertTtl, ttlMs } from "./memory.state-hub.js";
 import type { HubRecord, StateHub } from "./state-hub.js";
 
@@ -87,21 +88,11 @@ return live
 /** How long a member hash outlives its longest-lived member's stamp. */
 const SET_MARGIN_MS = 10 * 1000;
 
-type Listener = (message: string) => void;
-
-interface ChannelEntry {
-  listeners: Set<Listener>;
-  /** Resolves once Redis confirmed the SUBSCRIBE; joiners await it so "subscribed" means live. */
-  ready: Promise<void>;
-}
-
 export class RedisStateHub implements StateHub {
   private readonly prefix: string;
   private readonly onError: (err: unknown) => void;
   private readonly cmd: Redis;
-  /** One subscriber connection for all channels (a connection in subscribe mode can do nothing else). */
-  private sub: Redis | undefined;
-  private readonly channels = new Map<string, ChannelEntry>();
+  private readonly channels: RedisChannels;
   private closed = false;
 
   constructor(redisUrl: string, opts: RedisStateHubOptions = {}) {
@@ -111,6 +102,7 @@ export class RedisStateHub implements StateHub {
     this.cmd = new Redis(redisUrl, { connectionName: `${this.prefix}:state-hub` });
     // Without a listener ioredis prints "Unhandled error event" on every reconnect attempt.
     this.cmd.on("error", (err) => this.onError(err));
+    this.channels = new RedisChannels(this.cmd, `${this.prefix}:state-hub-sub`, this.onError);
   }
 
   private recordKey(key: string): string {
@@ -127,23 +119,6 @@ export class RedisStateHub implements StateHub {
 
   private assertOpen(): void {
     if (this.closed) throw new Error("StateHub is closed");
-  }
-
-  private subscriber(): Redis {
-    if (this.sub) return this.sub;
-    const sub = this.cmd.duplicate({ connectionName: `${this.prefix}:state-hub-sub` });
-    sub.on("error", (err) => this.onError(err));
-    // ioredis re-subscribes every channel after a reconnect (autoResubscribe), so entries stay valid.
-    sub.on("message", (channel: string, message: string) => this.dispatch(channel, message));
-    this.sub = sub;
-    return sub;
-  }
-
-  private dispatch(channel: string, message: string): void {
-    const entry = this.channels.get(channel);
-    if (!entry) return;
-    // Copy: a listener may unsubscribe (mutating the set) while we iterate.
-    for (const listener of [...entry.listeners]) listener(message);
   }
 
   async get(key: string): Promise<HubRecord | null> {
@@ -203,60 +178,12 @@ export class RedisStateHub implements StateHub {
 
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
     this.assertOpen();
-    const name = this.channelName(channel);
-    const wrapped: Listener = (message) => {
-      try {
-        listener(message);
-      } catch (err) {
-        this.onError(err);
-      }
-    };
-    let entry = this.channels.get(name);
-    if (!entry) {
-      // First listener for this channel: SUBSCRIBE once; later listeners share it (ref-counted by the set).
-      entry = { listeners: new Set(), ready: this.subscriber().subscribe(name).then(() => undefined) };
-      this.channels.set(name, entry);
-    }
-    const current = entry;
-    current.listeners.add(wrapped);
-
-    const release = async (): Promise<void> => {
-      current.listeners.delete(wrapped);
-      if (current.listeners.size > 0 || this.channels.get(name) !== current) return;
-      this.channels.delete(name);
-      // Commands on one connection run in order, so a SUBSCRIBE issued after this UNSUBSCRIBE
-      // (a new listener arriving now) still wins and the channel ends up subscribed.
-      if (!this.closed && this.sub) await this.sub.unsubscribe(name);
-    };
-
-    try {
-      await current.ready;
-    } catch (err) {
-      await release().catch(() => undefined);
-      throw err;
-    }
-    let active = true;
-    return async () => {
-      if (!active) return;
-      active = false;
-      await release();
-    };
+    return this.channels.subscribe(this.channelName(channel), listener);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.channels.clear();
-    const conns = this.sub ? [this.cmd, this.sub] : [this.cmd];
-    // QUIT lets in-flight replies arrive first; a connection that is already down is just dropped.
-    await Promise.all(
-      conns.map(async (c) => {
-        try {
-          await c.quit();
-        } catch {
-          c.disconnect();
-        }
-      }),
-    );
+    await Promise.all([this.channels.close(), quitRedis(this.cmd)]);
   }
 }
