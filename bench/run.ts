@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- upload|transcode|serve ...]`: runs the benchmarks one after another, each in
+ * `npm run bench [-- upload|transcode|serve|ws ...]`: runs the benchmarks one after another, each in
  * its own process (so one's memory does not colour another's RSS numbers). Every bench measures
- * its baseline (dd, plain ffmpeg, nginx) in the same run and prints ratios and goals; speed goals
+ * its baseline (dd, plain ffmpeg, nginx, a bare ws server) in the same run and prints ratios and goals; speed goals
  * live here, never in timed tests. Each bench's output is also written to `bench/report.md`
  * (one section per bench run, with the machine and the ffmpeg in use), so a run leaves a record.
  */
@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const ALL = ["upload", "transcode", "serve"] as const;
+const ALL = ["upload", "transcode", "serve", "ws"] as const;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const unknown = asked.filter((a) => !(ALL as readonly string[]).includes(a));
@@ -49,7 +49,7 @@ for (const name of chosen) {
 const header =
   `# vidflux benchmark report\n\n${new Date().toISOString()} · ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"} · ` +
   `${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB · Node ${process.version} · ${ffmpeg}\n\n` +
-  "Written by `npm run bench`; ratios are against baselines (dd, plain ffmpeg, nginx) measured in the same run.\n\n";
+  "Written by `npm run bench`; ratios are against baselines (dd, plain ffmpeg, nginx, a bare ws server) measured in the same run.\n\n";
 writeFileSync(path.join(here, "report.md"), header + sections.join("\n"));
 console.log(`\nreport: ${path.join(here, "report.md")}`);
 process.exit(failed ? 1 : 0);

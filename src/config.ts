@@ -246,13 +246,15 @@ export function loadConfig(env: Env = process.env) {
       controlRate: int(env, "PLAYBACK_CONTROL_RATE", 10, 1),
       controlBurst: int(env, "PLAYBACK_CONTROL_BURST", 30, 1),
       /** a watch room ends this long after its last member left, s */
-      roomIdleTtlS: int(env, "ROOM_IDLE_TTL", 6 * 3600, 10),
+      roomIdleTtlS: int(env, "ROOM_IDLE_TTL", 6 * 3600, 1),
       /** a room's `play` waits this long for members still buffering, ms */
       roomWaitTimeoutMs: int(env, "ROOM_WAIT_TIMEOUT_MS", 10_000, 100, 120_000),
       /** continue watching: a playing position is saved at most this often, s */
       historySaveIntervalS: int(env, "HISTORY_SAVE_INTERVAL", 10, 1),
       /** long polling of `GET /api/stream/{id}/state/?since=`: answer after this at the latest, ms */
       longPollMs: int(env, "PLAYBACK_LONG_POLL_MS", 25_000, 100, 120_000),
+      /** live devices' presence and their sessions' (and rooms') expiry are refreshed this often, ms; members expire after three missed refreshes */
+      heartbeatMs: int(env, "PLAYBACK_HEARTBEAT_MS", 10_000, 100, 600_000),
     },
   };
   return config;

@@ -102,7 +102,7 @@ export class SocketSession {
    * Sends an already serialized JSON frame: a fan-out to many sockets serializes once, not once
    * per socket.
    */
-  sendRaw(text: string): boolean {
+  sendRaw(text: string | Buffer): boolean {
     if (this.closed) return false;
     if (this.socket.bufferedAmount > this.maxBufferedBytes) {
       this.log.debug("websocket client too slow; terminating");

@@ -23,18 +23,21 @@ export class HistoryRepository {
     return this.db.selectFrom("watch_history").selectAll().where("user_id", "=", userId).where("video_id", "=", videoId).executeTakeFirst();
   }
 
-  /** Newest first. */
-  async list(userId: string, limit: number, offset: number): Promise<{ rows: HistoryRow[]; count: number }> {
-    const rows = await this.db
-      .selectFrom("watch_history")
-      .selectAll()
-      .where("user_id", "=", userId)
-      .orderBy("updated_at", "desc")
-      .orderBy("video_id", "asc")
+  /**
+   * Newest first, of the videos the user may still see (not private, their own, or any for
+   * staff: VideoService.canView), filtered here so `count` and the pages agree with what is listed.
+   */
+  async list(userId: string, limit: number, offset: number, seeAll = false): Promise<{ rows: HistoryRow[]; count: number }> {
+    let q = this.db.selectFrom("watch_history").innerJoin("videos", "videos.id", "watch_history.video_id").where("watch_history.user_id", "=", userId);
+    if (!seeAll) q = q.where((eb) => eb.or([eb("videos.visibility", "!=", "private"), eb("videos.owner_id", "=", userId)]));
+    const rows = await q
+      .selectAll("watch_history")
+      .orderBy("watch_history.updated_at", "desc")
+      .orderBy("watch_history.video_id", "asc")
       .limit(limit)
       .offset(offset)
       .execute();
-    const c = await this.db.selectFrom("watch_history").select((eb) => eb.fn.countAll<string | number>().as("n")).where("user_id", "=", userId).executeTakeFirst();
+    const c = await q.select((eb) => eb.fn.countAll<string | number>().as("n")).executeTakeFirst();
     return { rows, count: Number(c?.n ?? 0) };
   }
 

@@ -9,7 +9,7 @@ import { LRUCache } from "lru-cache";
 import { notFound } from "../../lib/errors.js";
 import { nowIso } from "../../lib/ids.js";
 import { VideoService, toListItem, type VideoRepository } from "../videos/index.js";
-import type { AuthUser } from "../users/index.js";
+import { can, type AuthUser } from "../users/index.js";
 import type { HistoryRepository, HistoryRow } from "./history.repository.js";
 import type { HistoryItem } from "./playback.schemas.js";
 
@@ -56,7 +56,7 @@ export class HistoryService {
   }
 
   async list(user: AuthUser, limit: number, offset: number): Promise<{ count: number; results: HistoryItem[] }> {
-    const { rows, count } = await this.repo.list(user.id, limit, offset);
+    const { rows, count } = await this.repo.list(user.id, limit, offset, can(user.role, "video:moderate"));
     const results: HistoryItem[] = [];
     for (const r of rows) {
       const item = await this.item(r, user);

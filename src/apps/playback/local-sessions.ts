@@ -25,8 +25,11 @@ export interface Participant {
   /** `scope: "device"` quality choice */
   quality: string | null;
   buffering: boolean;
-  /** writes one serialized frame (`version`: of a state frame) */
-  sendRaw(type: string, raw: string, version?: number): void;
+  /**
+   * writes one serialized frame (`version`: of a state frame). A fan-out passes one Buffer to
+   * every socket, so a large frame is UTF-8 encoded once, not once per socket.
+   */
+  sendRaw(type: string, raw: string | Buffer, version?: number): void;
   /** ends the connection for `err` (an error frame, then its close code) */
   end(err: Error): void;
 }
@@ -39,6 +42,22 @@ export function memberOf(p: Pick<Participant, "device" | "viewer" | "transport" 
 export function publicMember(m: MemberRecord) {
   return { device: m.device, user: m.user, transport: m.transport, buffering: m.buffering, can_control: m.canControl };
 }
+
+/**
+ * Frames list at most this many members (and the total as `count`): a 1,000-person watch party
+ * needs its head count and a screenful of names, and a full list would make every join and
+ * presence round cost members × devices bytes (150 MB per round at 1,000, bench/ws).
+ */
+export const MEMBERS_LISTED = 100;
+
+/** The members a frame lists: buffering ones first (the room waits for them), then by device. */
+export function listedMembers(all: MemberRecord[]): { members: ReturnType<typeof publicMember>[]; count: number } {
+  const sorted = all.length <= MEMBERS_LISTED ? all : [...all.filter((m) => m.buffering), ...all.filter((m) => !m.buffering)];
+  return { members: sorted.slice(0, MEMBERS_LISTED).map(publicMember), count: all.length };
+}
+
+/** The longest a presence change waits, however large the session. */
+const PRESENCE_MAX_DELAY_MS = 2000;
 
 export class LocalSession {
   readonly participants = new Set<Participant>();
@@ -66,11 +85,11 @@ export class LocalSession {
     this.lastVersion = version;
     this.lastState = state;
     const now = Date.now();
-    let shared: string | null = null;
+    let shared: Buffer | null = null;
     for (const p of this.participants) {
       const d = p.watched.catalogue.duration;
       if (p.quality === null) {
-        shared ??= JSON.stringify({ type: "state", state: toView(state, version, now, d), by, version });
+        shared ??= Buffer.from(JSON.stringify({ type: "state", state: toView(state, version, now, d), by, version }));
         p.sendRaw("state", shared, version);
       } else {
         p.sendRaw("state", JSON.stringify({ type: "state", state: toView(state, version, now, d, p.quality), by, version }), version);
@@ -80,21 +99,26 @@ export class LocalSession {
 
   /**
    * Presence is debounced: 1,000 devices joining within a second make a few presence frames,
-   * not a million.
+   * not a million. A frame lists every member, so one round costs devices × members bytes
+   * (1,000 members: a 150 KB frame to each of 1,000 sockets, 150 MB): the delay grows with the
+   * square of the local devices, from `presenceDelayMs` up to ~100 of them to at most
+   * PRESENCE_MAX_DELAY_MS, so a large room's join storm makes a handful of rounds (bench/ws).
    */
   schedulePresence(): void {
     if (this.presenceTimer) return;
+    const n = this.participants.size;
+    const delay = Math.min(PRESENCE_MAX_DELAY_MS, Math.max(this.presenceDelayMs, (this.presenceDelayMs * n * n) / 10_000));
     this.presenceTimer = setTimeout(() => {
       this.presenceTimer = null;
       void this.sendPresence().catch((err: unknown) => this.log.warn({ err }, "presence not sent"));
-    }, this.presenceDelayMs);
+    }, delay);
     this.presenceTimer.unref();
   }
 
   private async sendPresence(): Promise<void> {
     if (this.participants.size === 0) return;
-    const members = (await this.store.members(this.ref)).map(publicMember);
-    const raw = JSON.stringify({ type: "presence", members, count: members.length, room: this.ref.room?.code ?? null });
+    const { members, count } = listedMembers(await this.store.members(this.ref));
+    const raw = Buffer.from(JSON.stringify({ type: "presence", members, count, room: this.ref.room?.code ?? null }));
     for (const p of this.participants) p.sendRaw("presence", raw);
   }
 
@@ -191,7 +215,7 @@ export class LocalSessions {
         v.release.push(
           await this.liveEvents.subscribe(videoId, (e) => {
             if (!LIVE_TYPES.has(e.type)) return;
-            const raw = JSON.stringify(e);
+            const raw = Buffer.from(JSON.stringify(e));
             for (const p of v.participants) p.sendRaw(e.type, raw);
           }),
         );

@@ -15,7 +15,7 @@ import type { Logger } from "pino";
 import { AppError, forbidden, notFound } from "../../lib/errors.js";
 import type { HistoryService, SaveReason } from "./history.service.js";
 import type { LocalSessions, Participant } from "./local-sessions.js";
-import { memberOf, publicMember } from "./local-sessions.js";
+import { listedMembers, memberOf } from "./local-sessions.js";
 import * as rules from "./playback-state.js";
 import type { ControlMessage, ControlResponseBody, Member, StateResponseBody, SwitchInfo } from "./playback.schemas.js";
 import { normalizeRoomCode, roomSid, type MemberRecord, type SessionRef, type SessionStore, type Versioned } from "./session-store.js";
@@ -87,9 +87,9 @@ export class PlaybackSessionService {
   async connect(
     j: Joined,
     transport: "ws" | "http",
-    io: { sendRaw(type: string, raw: string): void; end(err: Error): void },
+    io: { sendRaw(type: string, raw: string | Buffer): void; end(err: Error): void },
   ): Promise<{ participant: Participant; hello: StateResponseBody; start(): void }> {
-    let held: { type: string; raw: string; version?: number }[] | null = [];
+    let held: { type: string; raw: string | Buffer; version?: number }[] | null = [];
     const participant: Participant = {
       id: randomUUID(),
       device: j.device,
@@ -235,19 +235,19 @@ export class PlaybackSessionService {
           member.quality = quality === "auto" ? null : quality;
           if (p) p.quality = member.quality;
           await this.saveMember(j, member, p);
-          switched = (s) => switchInfo(cat, quality, s.audioLang, s.subtitleLang);
+          switched = (s) => switchInfo(cat, quality, s.audioLang, s.subtitleLang, s.audioTrack ?? undefined);
         } else {
           change = (s) => (s.quality === quality ? s : rules.changeQuality(s, now, bounds, quality));
-          switched = (s) => switchInfo(cat, member.quality ?? s.quality, s.audioLang, s.subtitleLang);
+          switched = (s) => switchInfo(cat, member.quality ?? s.quality, s.audioLang, s.subtitleLang, s.audioTrack ?? undefined);
         }
         break;
       }
       case "change_lang": {
         const audio = msg.audio !== undefined ? resolveAudio(cat, msg.audio) : undefined;
         const subs = msg.subtitles !== undefined ? resolveSubtitles(cat, msg.subtitles) : undefined;
-        const patch = { ...(audio ? { audioLang: audio.language } : {}), ...(subs !== undefined ? { subtitleLang: subs?.lang ?? null } : {}) };
+        const patch = { ...(audio ? { audioLang: audio.language, audioTrack: audio.id } : {}), ...(subs !== undefined ? { subtitleLang: subs?.lang ?? null } : {}) };
         change = (s) => rules.changeLang(s, now, bounds, patch);
-        switched = (s) => switchInfo(cat, member.quality ?? s.quality, s.audioLang, s.subtitleLang, audio?.id);
+        switched = (s) => switchInfo(cat, member.quality ?? s.quality, s.audioLang, s.subtitleLang, s.audioTrack ?? undefined);
         break;
       }
       case "buffering":
@@ -314,7 +314,9 @@ export class PlaybackSessionService {
       for (const p of session.participants) await store.setMember(session.ref, memberOf(p));
       await store.touch(session.ref);
       const first = session.participants.values().next().value;
-      if (first && session.lastState?.status === "playing") await this.saveHistory(session.ref, first.viewer, first.watched, "tick", session.lastState);
+      // A session no change reached since its devices joined here has no state here yet: read it.
+      const state = first ? (session.lastState ?? (await store.read(session.ref))?.state) : undefined;
+      if (first && state?.status === "playing") await this.saveHistory(session.ref, first.viewer, first.watched, "tick", state);
     }
   }
 
@@ -340,11 +342,12 @@ export class PlaybackSessionService {
   private async init(j: Pick<Joined, "viewer" | "watched" | "ref">): Promise<rules.StoredState> {
     const uid = j.viewer.user?.id;
     const position = uid && !j.ref.room ? await this.deps.history.resumeAt(uid, j.ref.videoId) : 0;
-    return rules.initialState(Date.now(), { position, audioLang: defaultAudio(j.watched.catalogue) });
+    const audio = defaultAudio(j.watched.catalogue);
+    return rules.initialState(Date.now(), { position, audioLang: audio?.language ?? null, audioTrack: audio?.id ?? null });
   }
 
-  private async members(ref: SessionRef): Promise<Member[]> {
-    return (await this.deps.store.members(ref)).map(publicMember);
+  private async members(ref: SessionRef): Promise<{ members: Member[]; count: number }> {
+    return listedMembers(await this.deps.store.members(ref));
   }
 
   private async httpMember(j: Joined): Promise<MemberRecord> {
@@ -353,9 +356,12 @@ export class PlaybackSessionService {
   }
 
   private async touchHttpMember(j: Joined): Promise<MemberRecord> {
-    const m = await this.httpMember(j);
+    const existing = (await this.deps.store.members(j.ref)).find((m) => m.device === j.device);
+    const m = existing ?? (await this.httpMember(j));
     // A WebSocket device polling state over HTTP stays a WebSocket member; its process refreshes it.
     if (m.transport === "http") await this.deps.store.setMember(j.ref, m, this.deps.timings.httpMemberTtlS);
+    // A polling device that just arrived is announced, as a connecting one is (refreshes are not).
+    if (!existing) await this.deps.store.publish(j.ref, { kind: "presence" });
     return m;
   }
 
@@ -364,12 +370,13 @@ export class PlaybackSessionService {
     await this.deps.store.publish(j.ref, { kind: "presence" });
   }
 
-  private response(j: Joined, v: Versioned, members: Member[], quality: string | null, by: string | null): StateResponseBody {
+  private response(j: Joined, v: Versioned, m: { members: Member[]; count: number }, quality: string | null, by: string | null): StateResponseBody {
     return {
       type: "state",
       state: rules.toView(v.state, v.version, Date.now(), j.watched.catalogue.duration, quality),
       session: { kind: j.ref.room ? "room" : "personal", room: j.ref.room?.code ?? null, device: j.device, can_control: j.canControl },
-      members,
+      members: m.members,
+      member_count: m.count,
       by,
     };
   }

@@ -25,6 +25,11 @@ export interface StoredState {
   /** `auto` or a rung the video has (`480p`) */
   quality: string;
   audioLang: string | null;
+  /**
+   * the audio track's id (its rendition folder, `a1_en`): two tracks may share a language (a
+   * commentary), and the remote's pick must reach the screen, not just "English"
+   */
+  audioTrack: string | null;
   /** null: subtitles off */
   subtitleLang: string | null;
   updatedAtMs: number;
@@ -40,13 +45,14 @@ export interface StateBounds {
   duration: number | null;
 }
 
-export function initialState(now: number, opts: { position?: number; audioLang?: string | null } = {}): StoredState {
+export function initialState(now: number, opts: { position?: number; audioLang?: string | null; audioTrack?: string | null } = {}): StoredState {
   return {
     status: "idle",
     position: opts.position ?? 0,
     speed: 1,
     quality: "auto",
     audioLang: opts.audioLang ?? null,
+    audioTrack: opts.audioTrack ?? null,
     subtitleLang: null,
     updatedAtMs: now,
     waitingFor: [],
@@ -133,11 +139,11 @@ export function changeQuality(s: StoredState, now: number, bounds: StateBounds, 
   return { ...rebase(s, now, bounds.duration), quality };
 }
 
-export function changeLang(s: StoredState, now: number, bounds: StateBounds, change: { audioLang?: string; subtitleLang?: string | null }): StoredState {
+export function changeLang(s: StoredState, now: number, bounds: StateBounds, change: { audioLang?: string; audioTrack?: string | null; subtitleLang?: string | null }): StoredState {
   const base = rebase(s, now, bounds.duration);
   return {
     ...base,
-    ...(change.audioLang !== undefined ? { audioLang: change.audioLang } : {}),
+    ...(change.audioLang !== undefined ? { audioLang: change.audioLang, audioTrack: change.audioTrack ?? null } : {}),
     ...(change.subtitleLang !== undefined ? { subtitleLang: change.subtitleLang } : {}),
   };
 }
@@ -169,6 +175,7 @@ export interface StateView {
   speed: number;
   quality: string;
   audio_lang: string | null;
+  audio_track: string | null;
   subtitle_lang: string | null;
   version: number;
   updated_at: string;
@@ -186,6 +193,7 @@ export function toView(s: StoredState, version: number, now: number, duration: n
     speed: st.speed,
     quality: qualityOverride ?? st.quality,
     audio_lang: st.audioLang,
+    audio_track: st.audioTrack ?? null,
     subtitle_lang: st.subtitleLang,
     version,
     updated_at: new Date(st.updatedAtMs).toISOString(),

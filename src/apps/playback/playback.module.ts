@@ -47,13 +47,12 @@ export interface PlaybackModule {
   close(): Promise<void>;
 }
 
-/** Members are refreshed this often and expire after three missed refreshes. */
-const HEARTBEAT_MS = 10_000;
-
 export function createPlaybackModule(deps: PlaybackDeps): PlaybackModule {
   const pc = deps.config.playback;
+  // Members are refreshed every heartbeat and expire after three missed ones (PLAYBACK_HEARTBEAT_MS).
+  const heartbeatMs = pc.heartbeatMs;
   const access = new ViewerAccess({ db: deps.db, tokens: deps.tokens, playback: deps.playbackTokens, repo: deps.videos.repo, queries: deps.videos.queries });
-  const store = new SessionStore(deps.hub, { sessionTtlS: 24 * 3600, roomTtlS: pc.roomIdleTtlS, memberTtlS: (HEARTBEAT_MS * 3) / 1000 });
+  const store = new SessionStore(deps.hub, { sessionTtlS: 24 * 3600, roomTtlS: pc.roomIdleTtlS, memberTtlS: (heartbeatMs * 3) / 1000 });
   const history = new HistoryService(new HistoryRepository(deps.db), deps.videos.repo, { saveIntervalMs: pc.historySaveIntervalS * 1000 });
   const limiter = new ControlLimiter({ enabled: deps.config.rateLimit.enabled, rate: pc.controlRate, burst: pc.controlBurst });
   let sessions: PlaybackSessionService | null = null;
@@ -82,7 +81,7 @@ export function createPlaybackModule(deps: PlaybackDeps): PlaybackModule {
     start() {
       // A video edited or deleted here is re-checked by every process watching it.
       unsubscribe = deps.videos.onVideoChanged((id) => void store.videoChanged(id).catch((err: unknown) => deps.logger.warn({ err }, "video change not announced")));
-      timer = setInterval(() => void s.heartbeat().catch((err: unknown) => deps.logger.warn({ err }, "playback heartbeat failed")), HEARTBEAT_MS);
+      timer = setInterval(() => void s.heartbeat().catch((err: unknown) => deps.logger.warn({ err }, "playback heartbeat failed")), heartbeatMs);
       timer.unref();
     },
     async close() {

@@ -114,7 +114,8 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
       // The body is checked by the same per-type schemas as WebSocket frames (parseControl), so
       // both answer `unknown_message` / `validation_error` alike; the union documents it.
       validatorCompiler: ({ httpPart }) => {
-        if (httpPart === "body") return () => ({ value: true });
+        // Fastify replaces the part with `value`: hand the body back untouched (parseControl checks it).
+        if (httpPart === "body") return (d: unknown) => ({ value: d });
         if (httpPart === "params") return (d: unknown) => (UUID_RE.test(String((d as { video_id?: unknown }).video_id)) ? { value: d } : { error: new Error("params/video_id must be a uuid") });
         return (d: unknown) => (checkSessionQuery.Check(d) ? { value: d } : { error: new Error(`querystring${checkSessionQuery.Errors(d).First()?.path ?? ""} is invalid`) });
       },
@@ -163,7 +164,7 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
       const joined = await sessions.join(req, joinInput(req.params.video_id, req.query as Record<string, unknown>));
       const out: { sse?: SseStream } = {};
       const { participant, hello, start } = await sessions.connect(joined, "http", {
-        sendRaw: (type, raw) => out.sse?.send({ event: type, data: raw }),
+        sendRaw: (type, raw) => out.sse?.send({ event: type, data: typeof raw === "string" ? raw : raw.toString("utf8") }),
         end: () => out.sse?.close(),
       });
       let sse: SseStream;

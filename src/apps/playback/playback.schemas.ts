@@ -72,6 +72,7 @@ export const StateSchema = Type.Object(
     speed: Type.Number(),
     quality: Type.String(),
     audio_lang: Nullable(Type.String()),
+    audio_track: Nullable(Type.String({ description: "The audio track's id (two tracks may share a language)." })),
     subtitle_lang: Nullable(Type.String()),
     version: Type.Integer(),
     updated_at: Type.String({ format: "date-time" }),
@@ -109,7 +110,14 @@ export const SessionInfoSchema = Type.Object({
 });
 
 export const StateResponse = Type.Object(
-  { type: Type.Literal("state"), state: StateSchema, session: SessionInfoSchema, members: Type.Array(MemberSchema), by: Nullable(Type.String()) },
+  {
+    type: Type.Literal("state"),
+    state: StateSchema,
+    session: SessionInfoSchema,
+    members: Type.Array(MemberSchema, { description: "Up to 100 members, those buffering first." }),
+    member_count: Type.Integer({ description: "Everyone present." }),
+    by: Nullable(Type.String()),
+  },
   { $id: "PlaybackStateResponse" },
 );
 
@@ -138,7 +146,8 @@ export const RoomSchema = Type.Object(
     created_by: Type.Object({ id: Type.String(), username: Type.String() }),
     control: StringEnum(["everyone", "owner"] as const, { description: "`owner`: only the creator's devices control playback." }),
     created: Type.String({ format: "date-time" }),
-    members: Type.Array(MemberSchema),
+    members: Type.Array(MemberSchema, { description: "Up to 100 members, those buffering first." }),
+    count: Type.Integer({ description: "Everyone present." }),
     ws_url: Type.String(),
   },
   { $id: "WatchRoom" },

@@ -8,7 +8,7 @@
  */
 import type { FastifyRequest } from "fastify";
 import { forbidden, notFound, unauthorized } from "../../lib/errors.js";
-import { publicMember } from "./local-sessions.js";
+import { listedMembers } from "./local-sessions.js";
 import type { Room } from "./playback.schemas.js";
 import { roomSid, type RoomRecord, type SessionStore } from "./session-store.js";
 import type { ViewerAccess } from "./viewer-access.js";
@@ -57,7 +57,7 @@ export class RoomsService {
       created_by: r.createdBy,
       control: r.control,
       created: r.createdAt,
-      members: members.map(publicMember),
+      ...listedMembers(members),
       ws_url: `/ws/stream/${r.videoId}/?room=${r.code}`,
     };
   }

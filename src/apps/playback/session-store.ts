@@ -12,6 +12,7 @@
  * viewer's own session) or `r:<room code>`.
  */
 import { randomInt } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import type { StateHub } from "../../platform/events/state-hub.js";
 import { parseStored, type StoredState } from "./playback-state.js";
 
@@ -56,6 +57,14 @@ const CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 const CODE_LENGTH = 8;
 
 export class SessionStore {
+  /**
+   * Member records by their stored text. A session's whole member set is read on every join
+   * (the greeting lists it) and presence round, and re-parsing 1,000 records each time made a
+   * 1,000-device room's joins quadratic in JSON.parse (bench/ws). Parsing is a pure function of
+   * the text, so an entry never goes stale; callers get copies, as they change what they get.
+   */
+  private readonly parsedMembers = new LRUCache<string, MemberRecord>({ max: 20_000 });
+
   constructor(
     private readonly hub: StateHub,
     private readonly opts: { sessionTtlS: number; roomTtlS: number; memberTtlS: number },
@@ -144,7 +153,13 @@ export class SessionStore {
 
   async members(ref: SessionRef): Promise<MemberRecord[]> {
     const raw = await this.hub.members(this.membersKey(ref));
-    return [...raw.values()].map((d) => JSON.parse(d) as MemberRecord).sort((a, b) => a.device.localeCompare(b.device));
+    const out: MemberRecord[] = [];
+    for (const d of raw.values()) {
+      let m = this.parsedMembers.get(d);
+      if (!m) this.parsedMembers.set(d, (m = JSON.parse(d) as MemberRecord));
+      out.push({ ...m });
+    }
+    return out.sort((a, b) => a.device.localeCompare(b.device));
   }
 
   /** Keeps a session with members (and its room) from expiring. */

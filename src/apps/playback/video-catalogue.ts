@@ -61,8 +61,8 @@ export function catalogueOf(d: VideoDetail): Catalogue {
   };
 }
 
-export function defaultAudio(c: Catalogue): string | null {
-  return (c.audio.find((a) => a.isDefault) ?? c.audio[0])?.language ?? null;
+export function defaultAudio(c: Catalogue): AudioChoice | null {
+  return c.audio.find((a) => a.isDefault) ?? c.audio[0] ?? null;
 }
 
 export function resolveQuality(c: Catalogue, quality: string): string {
