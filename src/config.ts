@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 
 export class ConfigError extends Error {
@@ -45,6 +46,20 @@ function size(env: Env, name: string, def: number): number {
   const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined) throw new ConfigError(`${name} must be a size in bytes (e.g. 1048576, 100M, 10G)`);
   return Math.floor(Number(m[1]) * unit);
+}
+
+/**
+ * FFMPEG_MEMORY_LIMIT's default: 1 GiB + 320 MiB per CPU. What it bounds is VmData (a watchdog
+ * kills ffmpeg there, the kernel's RLIMIT_DATA stops it at 1.5×: platform/media/child-limits.ts;
+ * a conversion adds 64 B per source pixel), and what a legitimate conversion needs grows with the
+ * threads ffmpeg starts, one set per CPU (x264 1.5 per CPU and rung, frame-threaded decoding,
+ * 8 MiB of stack each). Measured peak VmData of the single-decode 1080p ladder (10 s 1080p30 High
+ * profile source, LADDER 240–1080, veryfast): 940 MiB on 2 CPUs, 2.1 GiB on 8, 3.7 GiB on 16,
+ * 6.6 GiB on 32 (x264/decoder thread counts of 8/16/32 CPUs forced with -threads); this is
+ * 1.6–1.8× that. A 4K source (same ladder) measured 923 MiB on 2 CPUs.
+ */
+function defaultFfmpegMemoryLimit(cpus: number): number {
+  return 1024 ** 3 + cpus * 320 * 1024 ** 2;
 }
 
 function bool(env: Env, name: string, def: boolean): boolean {
@@ -216,6 +231,8 @@ export function loadConfig(env: Env = process.env) {
       simpleMax: size(env, "SIMPLE_UPLOAD_MAX", 100 * 1024 ** 2),
       userQuota: size(env, "USER_VIDEO_QUOTA", 50 * 1024 ** 3),
       maxConcurrentPerUser: int(env, "MAX_CONCURRENT_UPLOADS", 3, 1),
+      /** a user's videos uploading, validating, queued or converting at once (429 conversion_queue_full) */
+      maxQueuedConversions: int(env, "MAX_QUEUED_CONVERSIONS", 10, 1),
       expiryS: int(env, "UPLOAD_EXPIRY", 24 * 3600, 1),
       sweepIntervalS: int(env, "UPLOAD_SWEEP_INTERVAL", 600, 1),
       maxDurationS: int(env, "MAX_DURATION", 6 * 3600, 1),
@@ -236,12 +253,21 @@ export function loadConfig(env: Env = process.env) {
       mp4Renditions: bool(env, "MP4_RENDITIONS", true),
       preset: oneOf(env, "X264_PRESET", ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"] as const, "veryfast"),
       transcodeTimeoutS: int(env, "TRANSCODE_TIMEOUT", 6 * 3600, 1),
+      /** memory (VmData) of every ffmpeg child, API (validation) and workers, bytes; 0: none (child-limits.ts) */
+      memoryLimitBytes: size(env, "FFMPEG_MEMORY_LIMIT", defaultFfmpegMemoryLimit(availableParallelism())),
       workerConcurrency: int(env, "WORKER_CONCURRENCY", 1, 1, 64),
       tmpDir: path.resolve(str(env, "WORK_DIR", path.join(dataDir, "work"))),
+      /** cues per uploaded subtitle track at most (a feature film has ~1,500); more: 413 `too_many_cues` */
+      subtitleMaxCues: int(env, "SUBTITLE_MAX_CUES", 20_000, 1, 1_000_000),
     },
     playback: {
       tokenTtlS: int(env, "PLAYBACK_TOKEN_TTL", 6 * 3600, 60),
       viewWindowS: int(env, "VIEW_WINDOW", 3600, 1),
+      /**
+       * Anonymous views counted per client address (IPv4, or the IPv6 /64) per video per window:
+       * a household or NAT still counts a few viewers, a script rotating User-Agents at most this many.
+       */
+      viewsPerAddress: int(env, "VIEWS_PER_ADDRESS", 10, 1, 1_000_000),
       /** live control (src/apps/playback): per device, messages per second and burst */
       controlRate: int(env, "PLAYBACK_CONTROL_RATE", 10, 1),
       controlBurst: int(env, "PLAYBACK_CONTROL_BURST", 30, 1),

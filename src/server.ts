@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const apiOnly = process.argv.includes("--api-only") || !config.embeddedWorker;
   const ctx = await createContext(config);
   ctx.logger.info(
-    { ffmpeg: ctx.media.ffmpeg, version: ctx.media.version, source: ctx.media.source },
+    { ffmpeg: ctx.media.ffmpeg, version: ctx.media.version, source: ctx.media.source, memoryLimitBytes: ctx.media.memoryLimit?.bytes ?? null },
     `using ffmpeg ${ctx.media.version} (${ctx.media.source})`,
   );
   const app = await buildApp(ctx, await composeDomains(ctx));

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit("vidflux worker");
   const logger = pino({ level: config.logLevel });
   const tools = await locateMedia(config);
-  logger.info({ ffmpeg: tools.ffmpeg, source: tools.source }, `using ffmpeg ${tools.version} (${tools.source})`);
+  logger.info({ ffmpeg: tools.ffmpeg, source: tools.source, memoryLimitBytes: tools.memoryLimit?.bytes ?? null }, `using ffmpeg ${tools.version} (${tools.source})`);
   const storage = await createStorage(config);
   // Workers never migrate: the API (or `npm run migrate`) owns the schema. Two kinds of process
   // migrating at the same moment is how half-migrated schemas happen.

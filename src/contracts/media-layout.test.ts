@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { audioDir, candidateThumbRel, masterRelative, mp4Rel, objectContentType, OWN_THUMB, playlistIn, rungDir, segmentPattern, subtitleDir, videoKeys } from "./media-layout.js";
+import { audioDir, candidateThumbRel, CONVERSION_DIRS, masterRelative, mp4Rel, objectContentType, OWN_THUMB, playlistIn, rungDir, segmentPattern, subtitleDir, uploadedSubtitleLang, videoKeys } from "./media-layout.js";
 
 describe("media layout", () => {
   it("keys and names", () => {
@@ -30,5 +30,18 @@ describe("media layout", () => {
     expect(objectContentType("thumbs/poster.jpg")).toBe("image/jpeg");
     expect(objectContentType("thumbs/storyboard.vtt")).toBe("text/vtt; charset=utf-8");
     expect(objectContentType("hls/720p/notes.txt")).toBe("application/octet-stream");
+  });
+
+  it("what people uploaded, apart from every folder a conversion owns", () => {
+    expect(videoKeys.uploads("v")).toBe("videos/v/uploads/");
+    expect(videoKeys.uploadedSubtitle("v", "fr")).toBe("videos/v/uploads/subtitles/fr.vtt");
+    expect(videoKeys.uploadedPoster("v")).toBe("videos/v/uploads/poster.jpg");
+    for (const dir of CONVERSION_DIRS) expect(videoKeys.uploads("v").startsWith(`videos/v/${dir}`)).toBe(false);
+    expect(uploadedSubtitleLang("v", "videos/v/uploads/subtitles/pt-BR.vtt")).toBe("pt-BR");
+    expect(uploadedSubtitleLang("v", "videos/v/uploads/poster.jpg")).toBeNull();
+    expect(uploadedSubtitleLang("v", "videos/w/uploads/subtitles/fr.vtt")).toBeNull();
+    expect(uploadedSubtitleLang("v", "videos/v/uploads/subtitles/../fr.vtt")).toBeNull();
+    expect(objectContentType("uploads/subtitles/fr.vtt")).toBe("text/vtt; charset=utf-8");
+    expect(objectContentType("uploads/poster.jpg")).toBe("image/jpeg");
   });
 });

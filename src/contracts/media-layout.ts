@@ -11,6 +11,15 @@
  *   mp4/<quality>.mp4                                 progressive MP4s (optional)
  *   thumbs/c<N>.jpg, thumbs/poster.jpg                thumbnail candidates and the poster
  *   thumbs/storyboard.jpg + thumbs/storyboard.vtt     scrubbing previews
+ *   uploads/subtitles/<lang>.vtt                      subtitles a person uploaded (our WebVTT, no X-TIMESTAMP-MAP)
+ *   uploads/poster.jpg                                the custom poster a person uploaded
+ *
+ * `original` and `uploads/` are what people gave us; hls/, mp4/ and thumbs/ are what a conversion
+ * made from them, and every conversion (a reprocess) replaces them. So nothing under `uploads/`
+ * is ever written or removed by a conversion: the API carries it into each new result (an
+ * uploaded track gets its `hls/subs/<lang>/` rendition and its place in the master again).
+ * Videos from before `uploads/` keep their uploaded tracks in `hls/subs/<lang>/` and their poster
+ * in `thumbs/custom-poster.jpg`; a reprocess moves them here first (VideoService.reprocess).
  *
  * Relative paths ("rel") below are relative to that prefix unless said otherwise; the worker's
  * local output dir mirrors them 1:1.
@@ -28,6 +37,11 @@ export const videoKeys = {
   /** the folder the HLS routes serve from */
   hlsPrefix: (id: string) => `videos/${id}/${HLS_DIR}/`,
   master: (id: string) => `videos/${id}/${MASTER_REL}`,
+  /** the folder of what people uploaded (see the module comment) */
+  uploads: (id: string) => `videos/${id}/${UPLOADS_DIR}/`,
+  /** an uploaded subtitle track, by its BCP-47 short form */
+  uploadedSubtitle: (id: string, lang: string) => `videos/${id}/${uploadedSubtitleRel(lang)}`,
+  uploadedPoster: (id: string) => `videos/${id}/${UPLOADED_POSTER_REL}`,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -36,6 +50,7 @@ export const videoKeys = {
 export const HLS_DIR = "hls";
 export const MP4_DIR = "mp4";
 export const THUMBS_DIR = "thumbs";
+export const UPLOADS_DIR = "uploads";
 
 export const PLAYLIST_NAME = "index.m3u8";
 export const INIT_NAME = "init.mp4";
@@ -58,8 +73,25 @@ export const candidateThumbRel = (i: number) => `${THUMBS_DIR}/c${i}.jpg`;
 export const POSTER_REL = `${THUMBS_DIR}/poster.jpg`;
 export const STORYBOARD_IMAGE_REL = `${THUMBS_DIR}/${STORYBOARD_IMAGE}`;
 export const STORYBOARD_VTT_REL = `${THUMBS_DIR}/${STORYBOARD_VTT}`;
-/** the owner's own poster (the videos domain writes it; re-conversions leave it alone) */
-export const CUSTOM_POSTER_REL = `${THUMBS_DIR}/custom-poster.jpg`;
+/**
+ * The name the custom poster is served under (`/api/videos/<id>/thumbs/custom-poster.jpg`), and
+ * where videos from before `uploads/` store it.
+ */
+export const CUSTOM_POSTER_NAME = "custom-poster.jpg";
+export const CUSTOM_POSTER_REL = `${THUMBS_DIR}/${CUSTOM_POSTER_NAME}`;
+
+export const UPLOADED_SUBTITLES_DIR = `${UPLOADS_DIR}/subtitles`;
+/** `lang` is a BCP-47 short form the API validated (letters, digits, hyphens) */
+export const uploadedSubtitleRel = (lang: string) => `${UPLOADED_SUBTITLES_DIR}/${lang}.vtt`;
+export const UPLOADED_POSTER_REL = `${UPLOADS_DIR}/poster.jpg`;
+
+/** The language of an uploaded subtitle's key (`videos/<id>/uploads/subtitles/<lang>.vtt`); null for any other key. */
+export function uploadedSubtitleLang(id: string, key: string): string | null {
+  const prefix = `videos/${id}/${UPLOADED_SUBTITLES_DIR}/`;
+  if (!key.startsWith(prefix)) return null;
+  const m = /^([A-Za-z0-9-]{1,35})\.vtt$/.exec(key.slice(prefix.length));
+  return m ? m[1]! : null;
+}
 
 /** A rel under `hls/` as a URI relative to the master playlist (which sits in `hls/`). */
 export const masterRelative = (rel: string) => (rel.startsWith(`${HLS_DIR}/`) ? rel.slice(HLS_DIR.length + 1) : rel);
@@ -79,7 +111,7 @@ export function segmentExt(type: SegmentType): string {
 /** ffmpeg's `-hls_segment_filename` pattern (inside a rendition dir). */
 export const segmentPattern = (type: SegmentType) => `seg_%05d.${segmentExt(type)}`;
 
-/** Folders the conversion owns: what a re-conversion did not write there is stale. */
+/** Folders the conversion owns: what a re-conversion did not write there is stale. `uploads/` is never one. */
 export const CONVERSION_DIRS = [`${HLS_DIR}/`, `${MP4_DIR}/`, `${THUMBS_DIR}/`] as const;
 
 /**

@@ -27,6 +27,12 @@ export interface TranscodeOptions {
 
 export interface TranscodeJob {
   videoId: string;
+  /**
+   * The video's owner: whose turn the job takes in the queue (its fairness key), so a video split
+   * into several jobs still takes one turn per owner. The worker does not need it. Absent in jobs
+   * queued before it was recorded.
+   */
+  ownerId?: string;
   /** storage key of the original */
   sourceKey: string;
   /** storage prefix the outputs go under, ending with `/`, e.g. `videos/<id>/` */
@@ -99,6 +105,12 @@ export interface TranscodeResult {
    * null for fMP4; absent in results stored before it was recorded.
    */
   mpegtsStartPts?: number | null;
+  /**
+   * Bytes of every object the conversion left under the output prefix (segments, playlists, MP4s,
+   * thumbnails, storyboard, subtitles, master): what the owner's storage quota counts besides the
+   * original. Absent in results stored before it was recorded; readers then sum the renditions.
+   */
+  storedBytes?: number;
 }
 
 /** Progress message; `playable` turns true once the master and a first segment of every rung are stored. */
@@ -110,8 +122,11 @@ export interface TranscodeProgress {
   masterKey?: string;
 }
 
-/** Why a conversion failed (the API maps these onto the Video's failure codes). */
-export const TRANSCODE_FAILURE_CODES = ["transcode_failed", "timeout", "storage_error", "cancelled"] as const;
+/**
+ * Why a conversion failed (the API maps these onto the Video's failure codes). `limit_exceeded`:
+ * ffmpeg crossed a bound set from the probe or FFMPEG_MEMORY_LIMIT (never retried).
+ */
+export const TRANSCODE_FAILURE_CODES = ["transcode_failed", "timeout", "storage_error", "cancelled", "limit_exceeded"] as const;
 export type TranscodeFailureCode = (typeof TRANSCODE_FAILURE_CODES)[number];
 
 export class TranscodeError extends Error {

@@ -54,6 +54,7 @@ export function createStreamingModule(deps: StreamingDeps): StreamingModule {
   const sender = new ObjectSender(deps.storage, { cacheTtlMs: STREAM_CACHE_TTL_MS });
   const views = createViewCounter(deps.db, deps.redis, {
     windowS: config.playback.viewWindowS,
+    maxPerAddress: config.playback.viewsPerAddress,
     flushIntervalMs: 1000,
     prefix: `${config.redisPrefix}:views:`,
     onError: (err) => onError(err, "view count flush failed"),

@@ -95,7 +95,10 @@ export async function streamingRoutes(app: App, svc: StreamingService): Promise<
       schema: {
         tags: ["streaming"],
         summary: "Reports a view (players that report watch time)",
-        description: "Counted once per viewer per video per VIEW_WINDOW; the detail's `views` follows within seconds.",
+        description:
+          "Counted once per viewer per video per VIEW_WINDOW (an account, else the client address and User-Agent), and at most " +
+          "VIEWS_PER_ADDRESS anonymous viewers per address (IPv6: per /64) per video per window; `counted` says whether this one was. " +
+          "The detail's `views` follows within seconds.",
         params: IdParams,
         querystring: TokenQuery,
         response: { 202: Type.Object({ counted: Type.Boolean() }), ...mediaErrors },

@@ -17,7 +17,7 @@ import { BufferSource, type ObjectSender } from "./object-sender.js";
 import type { PlaybackService } from "./playback.service.js";
 import type { ResponsePlan } from "./range.js";
 import type { StreamVideo, VideoCache } from "./video-cache.js";
-import { viewerKey, type ViewCounter } from "./view-counter.js";
+import { viewerKey, type Viewer, type ViewCounter } from "./view-counter.js";
 
 export interface MediaAccess {
   video: StreamVideo;
@@ -147,7 +147,8 @@ export class StreamingService {
     return access.viaBearer ? this.d.playback.issue(access.video.id, access.viewerId) : null;
   }
 
-  private viewer(req: FastifyRequest, access: MediaAccess): string {
+  /** The account, else the client's address (req.ip: TRUST_PROXY decides whether X-Forwarded-For counts) and user agent. */
+  private viewer(req: FastifyRequest, access: MediaAccess): Viewer {
     const ua = typeof req.headers["user-agent"] === "string" ? req.headers["user-agent"] : "";
     return viewerKey(access.viewerId, req.ip, ua, this.d.viewerHashKey);
   }

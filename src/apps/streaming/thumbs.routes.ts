@@ -17,7 +17,7 @@ import { readFilePart } from "../../lib/multipart.js";
 import { isNotFoundError, type Storage } from "../../platform/storage/storage.js";
 import { ErrorResponse, IdParams } from "../../lib/schemas.js";
 import { POSTER_MAX_BYTES, VideoDetailSchema, videoKeys, type PosterService, type VideoQueryService } from "../videos/index.js";
-import { THUMBS_DIR, thumbCacheControl, thumbContentType } from "../../contracts/media-layout.js";
+import { CUSTOM_POSTER_NAME, THUMBS_DIR, thumbCacheControl, thumbContentType } from "../../contracts/media-layout.js";
 import { BufferSource, type ObjectSender } from "./object-sender.js";
 import type { StreamingService } from "./streaming.service.js";
 
@@ -79,12 +79,17 @@ export async function thumbRoutes(app: App, opts: ThumbRoutesOptions): Promise<v
       }
       const cacheControl = thumbCacheControl(name, isPrivate);
       if (name.startsWith("custom-poster.")) {
+        if (name !== CUSTOM_POSTER_NAME) throw notFound("No such thumbnail.", "thumbnail_not_found");
         // Read afresh (the sender's open-file cache could serve the replaced file for a moment);
-        // the ETag is the content's hash, so revalidation is exact.
-        const body = await storage.getBuffer(key).catch((err: unknown) => {
-          if (isNotFoundError(err)) throw notFound("No such thumbnail.", "thumbnail_not_found");
-          throw err;
-        });
+        // the ETag is the content's hash, so revalidation is exact. Stored with the uploads
+        // (`uploads/poster.jpg`), or under `thumbs/` for videos from before `uploads/`.
+        const read = (k: string) =>
+          storage.getBuffer(k).catch((err: unknown) => {
+            if (isNotFoundError(err)) return null;
+            throw err;
+          });
+        const body = (await read(videoKeys.uploadedPoster(id))) ?? (await read(key));
+        if (!body) throw notFound("No such thumbnail.", "thumbnail_not_found");
         const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
         return s.sender.send(req, reply, new BufferSource(body, etag), { contentType, cacheControl });
       }

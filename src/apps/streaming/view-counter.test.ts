@@ -48,7 +48,7 @@ describe("MemoryViewCounter", () => {
     const s = await sqliteDb();
     return {
       db: s.db,
-      make: (windowS) => new MemoryViewCounter(s.db, { windowS, flushIntervalMs: 0 }),
+      make: (windowS, maxPerAddress) => new MemoryViewCounter(s.db, { windowS, maxPerAddress, flushIntervalMs: 0 }),
       newVideo: () => insertVideo(s.db, s.ownerId),
       close: () => s.close(),
     };
@@ -64,7 +64,7 @@ describe.skipIf(!TEST_REDIS_URL)("RedisViewCounter", () => {
     return {
       db: s.db,
       // Each counter gets its own prefix so dedupe state never leaks between tests.
-      make: (windowS) => new RedisViewCounter(redis, s.db, { windowS, flushIntervalMs: 0, prefix: `${prefix}${newId()}:` }),
+      make: (windowS, maxPerAddress) => new RedisViewCounter(redis, s.db, { windowS, maxPerAddress, flushIntervalMs: 0, prefix: `${prefix}${newId()}:` }),
       newVideo: () => insertVideo(s.db, s.ownerId),
       async close() {
         const keys = await redis.keys(`${prefix}*`);

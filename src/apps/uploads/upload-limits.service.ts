@@ -1,8 +1,9 @@
 /**
  * Quotas and locks: the per-user creation lock (so two parallel POSTs cannot both pass the quota
- * check), the per-upload write lock, the concurrency limit (429 `too_many_uploads`) and the storage
- * quota (413 `quota_exceeded`), which counts the user's videos plus their unfinished partial
- * uploads.
+ * check), the per-upload write lock, the concurrency limit (429 `too_many_uploads`), the cap on
+ * conversions in flight (429 `conversion_queue_full`, VideoService.assertConversionSlot) and the
+ * storage quota (413 `quota_exceeded`), which counts the user's videos (originals and generated
+ * media) plus their unfinished partial uploads.
  */
 import type { Config } from "../../config.js";
 import { payloadTooLarge } from "../../lib/errors.js";
@@ -23,7 +24,7 @@ export class UploadLimits {
   constructor(
     private readonly config: Pick<Config, "upload">,
     private readonly repo: Pick<UploadRepository, "activeCounts">,
-    private readonly videos: Pick<VideoService, "quotaUsed">,
+    private readonly videos: Pick<VideoService, "quotaUsed" | "assertConversionSlot">,
     private readonly locker: Locker,
   ) {}
 
@@ -61,14 +62,19 @@ export class UploadLimits {
     if ((partial ? active.partial : active.whole) >= limit) {
       throw new TusError(429, "too_many_uploads", `At most ${limit} ${partial ? "partial uploads" : "uploads"} may be in progress at once; finish or delete one first.`, { "Retry-After": "60" }, { limit });
     }
+    // Partial uploads too: they exist only to become a video, so their bytes are not taken for
+    // a final upload that would be refused.
+    await this.videos.assertConversionSlot(user.id);
     const used = (await this.videos.quotaUsed(user.id)) + active.partialBytes - alreadyCounted;
     if (used + length > upload.userQuota) {
       throw payloadTooLarge("This upload would exceed your storage quota.", "quota_exceeded", { used_bytes: used, limit_bytes: upload.userQuota, requested_bytes: length });
     }
   }
 
-  /** The simple upload's quota check, once its size is known (its bytes were never counted). */
+  /** The simple upload's checks once its size is known (its bytes were never counted), under the user lock. */
   async checkQuota(user: AuthUser, size: number): Promise<void> {
+    // again: another upload may have been created while this body streamed in
+    await this.videos.assertConversionSlot(user.id);
     const used = await this.videos.quotaUsed(user.id);
     const { userQuota } = this.config.upload;
     if (used + size > userQuota) {
@@ -89,6 +95,7 @@ export class UploadLimits {
     if (active.whole >= upload.maxConcurrentPerUser) {
       throw new TusError(429, "too_many_uploads", `At most ${upload.maxConcurrentPerUser} uploads may be in progress at once.`, { "Retry-After": "60" });
     }
+    await this.videos.assertConversionSlot(user.id);
     const used = await this.videos.quotaUsed(user.id);
     if (used >= upload.userQuota) {
       throw payloadTooLarge("Your storage quota is used up.", "quota_exceeded", { used_bytes: used, limit_bytes: upload.userQuota });

@@ -9,6 +9,8 @@ import { open } from "node:fs/promises";
 import type { Config } from "../../config.js";
 import type { MediaTools } from "../../platform/media/media-tools.js";
 import type { ProbeResult } from "../../platform/media/media.types.js";
+import { limitForSource } from "../../platform/media/child-limits.js";
+import { demuxerOf, maxPixelsFor } from "../../platform/media/input-guard.js";
 import { decodeCheck, probe, ProbeError } from "../../platform/media/probe.js";
 import type { FailureCode } from "../videos/index.js";
 import { SNIFF_BYTES, sniffContainer } from "./container-sniffer.js";
@@ -35,7 +37,7 @@ const fail = (code: FailureCode, message: string): ValidationOutcome => ({ ok: f
 export async function validateVideoFile(
   file: string,
   size: number,
-  deps: { config: Pick<Config, "upload">; media: Pick<MediaTools, "ffmpeg" | "ffprobe"> },
+  deps: { config: Pick<Config, "upload">; media: Pick<MediaTools, "ffmpeg" | "ffprobe" | "memoryLimit"> },
   signal?: AbortSignal,
 ): Promise<ValidationOutcome> {
   const limits = deps.config.upload;
@@ -43,9 +45,12 @@ export async function validateVideoFile(
   const verdict = sniffContainer(await readHead(file, SNIFF_BYTES), size <= SNIFF_BYTES, limits.acceptedContainers);
   if (verdict && !verdict.ok) return fail(verdict.code, verdict.message);
 
+  // ffprobe reads it with the demuxer the magic bytes named, and no other (input-guard.ts): the
+  // probe that decides what the conversion does is of the container that was sniffed.
+  const format = verdict?.ok ? demuxerOf(verdict.container) : null;
   let p: ProbeResult;
   try {
-    p = await probe(deps.media, file, { timeoutS: limits.probeTimeoutS, requireVideo: false });
+    p = await probe(deps.media, file, { timeoutS: limits.probeTimeoutS, requireVideo: false, format });
   } catch (err) {
     if (!(err instanceof ProbeError)) throw err;
     if (err.code === "timeout") return fail("corrupt", `The file could not be analysed within ${limits.probeTimeoutS} s.`);
@@ -65,10 +70,13 @@ export async function validateVideoFile(
   if (p.durationS > limits.maxDurationS) {
     return fail("too_long", `The video lasts ${formatDuration(p.durationS)}; the limit is ${formatDuration(limits.maxDurationS)}.`);
   }
+  const maxPixels = maxPixelsFor(v.width, v.height);
+  const media = { ...deps.media, memoryLimit: limitForSource(deps.media.memoryLimit, maxPixels) };
   try {
-    await decodeCheck(deps.media, file, { frames: DECODE_FRAMES, timeoutS: limits.probeTimeoutS, signal });
+    await decodeCheck(media, file, { frames: DECODE_FRAMES, timeoutS: limits.probeTimeoutS, signal, format, maxPixels });
   } catch (err) {
     if (!(err instanceof ProbeError)) throw err;
+    if (err.code === "limit_exceeded") return fail("limit_exceeded", `Decoding the video crossed a limit: ${err.message}.`);
     return fail("corrupt", err.code === "timeout" ? `Decoding did not finish within ${limits.probeTimeoutS} s.` : "The video stream cannot be decoded.");
   }
   return { ok: true, probe: p };

@@ -150,7 +150,8 @@ describe("thumbnails, custom poster and subtitles API", () => {
       expect(r.statusCode).toBe(200);
       expect(r.json().poster).toBe(`/api/videos/${id}/thumbs/custom-poster.jpg`);
       expect(r.json().thumbnails.poster).toBe(`/api/videos/${id}/thumbs/custom-poster.jpg`);
-      expect((await mod.repo.find(id))!.custom_poster_key).toBe(`videos/${id}/thumbs/custom-poster.jpg`);
+      // stored with what people uploaded, apart from the conversion's thumbs/
+      expect((await mod.repo.find(id))!.custom_poster_key).toBe(`videos/${id}/uploads/poster.jpg`);
       const img = await get(`/api/videos/${id}/thumbs/custom-poster.jpg`);
       expect(img.statusCode).toBe(200);
       expect(img.headers["cache-control"]).toBe("public, no-cache");

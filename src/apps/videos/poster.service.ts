@@ -2,15 +2,18 @@
  * Custom posters: `PUT /api/videos/{id}/poster/`. The upload is sniffed and checked by the shared
  * image helper (src/lib/image.ts, as avatars are), then re-encoded by sharp to a progressive JPEG
  * of at most 1280 px on its longer side, so what we store and serve is an image we produced.
- * Stored as `videos/<id>/thumbs/custom-poster.jpg`; `custom_poster_key` makes the detail prefer it
- * over the generated poster and candidates (a later `PATCH {poster_candidate}` switches back).
+ * Stored with what people uploaded, apart from the conversion's outputs: `videos/<id>/uploads/poster.jpg`
+ * (a reprocess leaves it alone), served as `thumbs/custom-poster.jpg`; `custom_poster_key` makes the
+ * detail prefer it over the generated poster and candidates (a later `PATCH {poster_candidate}`
+ * switches back). Videos from before `uploads/` have it at `thumbs/custom-poster.jpg`: replaced
+ * here, it moves.
  */
 import { inspectUploadedImage, reencodeImage } from "../../lib/image.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import type { Role, AuthUser } from "../users/index.js";
 import type { VideoRepository } from "./video.repository.js";
 import type { VideoService } from "./video.service.js";
-import { CUSTOM_POSTER_REL, objectContentType, videoKeys } from "../../contracts/media-layout.js";
+import { CUSTOM_POSTER_REL, objectContentType, UPLOADED_POSTER_REL, videoKeys } from "../../contracts/media-layout.js";
 
 /** Upload limit (multipart file size). */
 export const POSTER_MAX_BYTES = 5 * 1024 * 1024;
@@ -19,7 +22,9 @@ export const POSTER_MAX_PIXELS = 40_000_000;
 /** Longer side of the stored poster (the generated ones are at most 1280 px too). */
 export const POSTER_MAX_SIDE = 1280;
 
-export const customPosterKey = (videoId: string) => `${videoKeys.prefix(videoId)}${CUSTOM_POSTER_REL}`;
+export const customPosterKey = (videoId: string) => videoKeys.uploadedPoster(videoId);
+/** where videos from before `uploads/` keep it */
+export const legacyCustomPosterKey = (videoId: string) => `${videoKeys.prefix(videoId)}${CUSTOM_POSTER_REL}`;
 
 /**
  * The stored poster of an uploaded image: EXIF orientation applied, fitted inside
@@ -53,11 +58,12 @@ export class PosterService {
    * called once the caller is known to manage the video.
    */
   async setCustom(id: string, read: () => Promise<Buffer>, user: AuthUser | null, role: Role): Promise<void> {
-    await this.d.videos.getManageable(id, user, role);
+    const v = await this.d.videos.getManageable(id, user, role);
     const jpeg = await renderPoster(await read());
     const key = customPosterKey(id);
-    await this.d.storage.put(key, jpeg, { contentType: objectContentType(CUSTOM_POSTER_REL) });
+    await this.d.storage.put(key, jpeg, { contentType: objectContentType(UPLOADED_POSTER_REL) });
     await this.d.repo.update(id, { custom_poster_key: key });
+    if (v.custom_poster_key === legacyCustomPosterKey(id)) await this.d.storage.delete(v.custom_poster_key);
     await this.d.videos.publish(id, { type: "updated", fields: ["poster"] });
   }
 }

@@ -5,10 +5,14 @@ import {
   normalizeSubtitles,
   parseSrt,
   parseVtt,
+  serializeVtt,
   srtTextToVtt,
   srtToVtt,
+  storedFromRendition,
   SubtitleParseError,
+  vttRendition,
 } from "./subtitles-convert.js";
+import { withTimestampMap } from "../../services/transcoder/index.js";
 
 const SRT = "1\r\n00:00:00,500 --> 00:00:01,500\r\nBonjour <i>à tous</i>\r\n\r\n2\r\n00:00:02,000 --> 00:00:02,800 X1:10 X2:100 Y1:10 Y2:50\r\nAu revoir\r\net merci\r\n\r\n";
 
@@ -126,5 +130,51 @@ describe("detection and decoding", () => {
   it("reports at most 20 problems", () => {
     const many = Array.from({ length: 30 }, (_, i) => `${i + 1}\n00:00:0${i % 2 ? 1 : 2},000 --> 00:00:00,500\nx\n`).join("\n");
     expect(parseSrt(many).problems).toHaveLength(20);
+  });
+});
+
+describe("bounds: cues, hours, the video's duration", () => {
+  const vttOf = (n: number) => `WEBVTT\n\n${Array.from({ length: n }, (_, i) => `00:${String(i).padStart(2, "0")}.000 --> 00:${String(i).padStart(2, "0")}.500\nx\n`).join("\n")}`;
+
+  it("more cues than maxCues: too_many_cues with the full count (SRT and WebVTT)", () => {
+    expect(normalizeSubtitles(Buffer.from(vttOf(12)), { maxCues: 5 })).toEqual({ ok: false, reason: "too_many_cues", format: "vtt", cues: 12, limit: 5 });
+    expect(normalizeSubtitles(Buffer.from(vttOf(5)), { maxCues: 5 })).toMatchObject({ ok: true });
+    const srt = Array.from({ length: 7 }, (_, i) => `${i + 1}\n00:00:0${i},000 --> 00:00:0${i},500\nx\n`).join("\n");
+    expect(normalizeSubtitles(Buffer.from(srt), { maxCues: 6 })).toEqual({ ok: false, reason: "too_many_cues", format: "srt", cues: 7, limit: 6 });
+    // the count is kept past the cap; the cues are not
+    const parsed = parseVtt(vttOf(30), { maxCues: 10 });
+    expect([parsed.cues.length, parsed.cueCount]).toEqual([10, 30]);
+  });
+
+  it("hours of more than three digits are refused, never written back in exponent notation", () => {
+    const huge = "WEBVTT\n\n12345678901234567890123:24:36.744 --> 12345678901234567890123:24:37.000\nfar\n";
+    expect(parseVtt(huge).problems).toEqual([{ line: 3, message: "hours must be at most 999" }]);
+    expect(parseVtt("WEBVTT\n\n0000999:00:00.000 --> 0000999:00:01.000\nleading zeros\n").problems).toEqual([]);
+    expect(parseSrt("1\n1000:00:00,000 --> 1000:00:01,000\nx\n").problems[0]!.message).toMatch(/timing line/);
+    expect(serializeVtt(parseVtt("WEBVTT\n\n999:59:59.999 --> 999:59:59.999\nx\n").cues)).toContain("999:59:59.999 --> 999:59:59.999");
+    // the serializer refuses what the parsers cannot produce rather than printing `1e+23:…`
+    expect(() => serializeVtt([{ id: null, start: 1e23, end: 1e23 + 1, settings: "", text: "x", line: 1 }])).toThrow(RangeError);
+    expect(() => serializeVtt([{ id: null, start: Number.NaN, end: 1, settings: "", text: "x", line: 1 }])).toThrow(RangeError);
+  });
+
+  it("a cue starting more than a minute after the video's end is a problem; shortly after is fine", () => {
+    // 10 s video: 00:05 and 01:05 (within the minute) fine, 01:11 and 1 h not
+    const vtt = "WEBVTT\n\n00:05.000 --> 00:06.000\na\n\n01:05.000 --> 01:06.000\nok\n\n01:11.000 --> 01:15.000\nb\n\n01:00:00.000 --> 01:00:01.000\nc\n";
+    expect(parseVtt(vtt, { durationS: 10 }).problems).toEqual([
+      { line: 9, message: "the cue starts at 00:01:11.000, after the end of the video (00:00:10.000)" },
+      { line: 12, message: "the cue starts at 01:00:00.000, after the end of the video (00:00:10.000)" },
+    ]);
+    expect(parseVtt(vtt, { durationS: 3600 }).problems).toEqual([]);
+    expect(parseVtt(vtt, { durationS: null }).problems).toEqual([]);
+  });
+
+  it("stored upload ↔ rendition: the X-TIMESTAMP-MAP header as withTimestampMap writes it, and back", () => {
+    const stored = Buffer.from(serializeVtt(parseVtt("WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n").cues));
+    const rendition = vttRendition(stored, 126_000);
+    expect(rendition.toString()).toBe(withTimestampMap(stored.toString(), 126_000));
+    expect(vttRendition(stored, null)).toBe(stored);
+    expect(storedFromRendition(rendition).equals(stored)).toBe(true);
+    expect(storedFromRendition(stored).equals(stored)).toBe(true);
+    expect(() => vttRendition(Buffer.from("1\n00:00:01,000 --> 00:00:02,000\nx\n"), 0)).toThrow();
   });
 });

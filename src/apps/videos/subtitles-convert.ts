@@ -12,6 +12,12 @@
  * 61 seconds, reversed or unordered cues and comma timings in WebVTT, folds a block without a
  * timing line into the previous cue's text, and strips leading blank lines of a cue with
  * `Array.shift` in a loop: 100k blank lines take ~6.5 s (quadratic), where this parser takes ~16 ms.
+ *
+ * Bounded: at most `maxCues` cues (SUBTITLE_MAX_CUES; a feature film has ~1,500), counted to the
+ * end so the refusal says how many there were; hours of at most MAX_CUE_HOURS (three digits, as
+ * SubRip's own field; WebVTT allows any number, and a 23-digit hour became `1e+23` when written
+ * back); and, given the video's duration, no cue starting more than CUE_START_MARGIN_S after its
+ * end. Still linear and synchronous: the API runs it in a worker thread (subtitles-parse.thread.ts).
  */
 
 export type SubtitleFormat = "vtt" | "srt";
@@ -38,10 +44,28 @@ export interface CueProblem {
 export interface ParsedSubtitles {
   cues: Cue[];
   problems: CueProblem[];
+  /** cue blocks in the file: `cues.length`, or more when the file has more than `maxCues` */
+  cueCount: number;
 }
 
 /** At most this many problems are reported: the first ones are enough to fix a file. */
 export const MAX_PROBLEMS = 20;
+
+/** Hours of a timestamp at most (SubRip's three digits). */
+export const MAX_CUE_HOURS = 999;
+
+/**
+ * How long after the video's end a cue may still start: subtitles timed for a slightly longer
+ * cut (end credits) still fit; a file made for another, longer video does not.
+ */
+export const CUE_START_MARGIN_S = 60;
+
+export interface SubtitleLimits {
+  /** cues at most; more make the file too large (`too_many_cues`) */
+  maxCues?: number;
+  /** the video's duration, s: a cue starting past it plus CUE_START_MARGIN_S is a problem */
+  durationS?: number | null;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Bytes → text
@@ -108,23 +132,68 @@ export function detectSubtitleFormat(text: string): SubtitleFormat | null {
 
 const seconds = (h: string | undefined, m: string, s: string, ms: string) => Number(h ?? 0) * 3600 + Number(m) * 60 + Number(s) + Number(ms) / 1000;
 
-/** Blocks of non-blank lines with the 1-based line number of their first line. */
-function blocks(lines: string[], from: number): Array<{ line: number; lines: string[] }> {
-  const out: Array<{ line: number; lines: string[] }> = [];
+/** Why the timing fields of a timing line are out of range, null when they are fine. */
+function timingProblem(h1: string | undefined, m1: string, s1: string, h2: string | undefined, m2: string, s2: string): string | null {
+  if (Number(m1) > 59 || Number(s1) > 59 || Number(m2) > 59 || Number(s2) > 59) return "minutes and seconds must be below 60";
+  // Compared as digit strings: a 23-digit hour is not a safe integer.
+  const tooLong = (h: string | undefined) => h !== undefined && h.replace(/^0+(?=\d)/, "").length > String(MAX_CUE_HOURS).length;
+  if (tooLong(h1) || tooLong(h2) || Number(h1 ?? 0) > MAX_CUE_HOURS || Number(h2 ?? 0) > MAX_CUE_HOURS) return `hours must be at most ${MAX_CUE_HOURS}`;
+  return null;
+}
+
+/** `HH:MM:SS.mmm` of a time in seconds (for messages). */
+const clock = (s: number) => timestamp(s);
+
+/** Blocks of non-blank lines with the 1-based line number of their first line, one at a time. */
+function* blocks(lines: string[], from: number): Generator<{ line: number; lines: string[] }> {
   let cur: { line: number; lines: string[] } | null = null;
   for (let i = from; i < lines.length; i++) {
     const l = lines[i]!;
     if (l.trim() === "") {
+      if (cur) yield cur;
       cur = null;
       continue;
     }
-    if (!cur) {
-      cur = { line: i + 1, lines: [] };
-      out.push(cur);
-    }
+    if (!cur) cur = { line: i + 1, lines: [] };
     cur.lines.push(l);
   }
-  return out;
+  if (cur) yield cur;
+}
+
+/** Cues collected so far against the limits: counts past `maxCues` without keeping them. */
+class CueSink {
+  readonly cues: Cue[] = [];
+  readonly problems: CueProblem[] = [];
+  count = 0;
+  private readonly latestStart: number;
+
+  constructor(private readonly limits: SubtitleLimits) {
+    const d = limits.durationS;
+    this.latestStart = d !== null && d !== undefined && d > 0 ? d + CUE_START_MARGIN_S : Infinity;
+  }
+
+  /** False once the cap is reached: the caller only counts the cue blocks that follow. */
+  get open(): boolean {
+    return this.count < (this.limits.maxCues ?? Infinity);
+  }
+
+  add(cue: Cue): void {
+    this.count++;
+    if (cue.start > this.latestStart) {
+      this.problem({ line: cue.line, message: `the cue starts at ${clock(cue.start)}, after the end of the video (${clock(this.limits.durationS!)})` });
+      return;
+    }
+    this.cues.push(cue);
+  }
+
+  /** Blocks come in line order, so the first MAX_PROBLEMS are the ones reported: no more are kept. */
+  problem(p: CueProblem): void {
+    if (this.problems.length < MAX_PROBLEMS) this.problems.push(p);
+  }
+
+  finish(): ParsedSubtitles {
+    return finish(this.cues, this.problems, this.count);
+  }
 }
 
 /** Timings in range and in order (WebVTT requires cues sorted by start time). */
@@ -138,10 +207,10 @@ export function validateCues(cues: readonly Cue[]): CueProblem[] {
   return problems;
 }
 
-function finish(cues: Cue[], problems: CueProblem[]): ParsedSubtitles {
+function finish(cues: Cue[], problems: CueProblem[], cueCount = cues.length): ParsedSubtitles {
   const all = [...problems, ...validateCues(cues)].sort((a, b) => a.line - b.line);
-  if (cues.length === 0 && all.length === 0) all.push({ line: 1, message: "the file has no cues" });
-  return { cues, problems: all.slice(0, MAX_PROBLEMS) };
+  if (cueCount === 0 && all.length === 0) all.push({ line: 1, message: "the file has no cues" });
+  return { cues, problems: all.slice(0, MAX_PROBLEMS), cueCount };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,21 +246,26 @@ export function srtTextToVtt(text: string): string {
 }
 
 /** Parses SubRip: blocks of an optional counter, a timing line and text lines. */
-export function parseSrt(text: string): ParsedSubtitles {
+export function parseSrt(text: string, limits: SubtitleLimits = {}): ParsedSubtitles {
   const lines = splitLines(text);
-  const cues: Cue[] = [];
-  const problems: CueProblem[] = [];
+  const sink = new CueSink(limits);
   for (const b of blocks(lines, 0)) {
     let at = 0;
     if (/^\s*\d+\s*$/.test(b.lines[0]!) && b.lines.length > 1) at = 1;
+    if (!sink.open) {
+      // Past the cap only the cue blocks are counted, for the refusal's details.
+      if (b.lines[at]!.includes("-->")) sink.count++;
+      continue;
+    }
     const m = SRT_TIMING.exec(b.lines[at]!);
     if (!m) {
-      problems.push({ line: b.line + at, message: "expected a timing line such as 00:00:01,000 --> 00:00:02,500" });
+      sink.problem({ line: b.line + at, message: "expected a timing line such as 00:00:01,000 --> 00:00:02,500" });
       continue;
     }
     const [, h1, m1, s1, ms1, h2, m2, s2, ms2] = m;
-    if (Number(m1) > 59 || Number(s1) > 59 || Number(m2) > 59 || Number(s2) > 59) {
-      problems.push({ line: b.line + at, message: "minutes and seconds must be below 60" });
+    const bad = timingProblem(h1, m1!, s1!, h2, m2!, s2!);
+    if (bad) {
+      sink.problem({ line: b.line + at, message: bad });
       continue;
     }
     const body = b.lines
@@ -200,9 +274,9 @@ export function parseSrt(text: string): ParsedSubtitles {
       .filter((l) => l.trim() !== "");
     // A cue without text shows nothing: dropped rather than kept as an empty cue.
     if (body.length === 0) continue;
-    cues.push({ id: null, start: seconds(h1, m1!, s1!, ms1!), end: seconds(h2, m2!, s2!, ms2!), settings: "", text: body.join("\n"), line: b.line + at });
+    sink.add({ id: null, start: seconds(h1, m1!, s1!, ms1!), end: seconds(h2, m2!, s2!, ms2!), settings: "", text: body.join("\n"), line: b.line + at });
   }
-  return finish(cues, problems);
+  return sink.finish();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -212,10 +286,9 @@ export function parseSrt(text: string): ParsedSubtitles {
 const CUE_SETTING = /^(?:vertical:(?:rl|lr)|line:\S+|position:\S+|size:\S+|align:(?:start|center|end|left|right)|region:\S+)$/;
 
 /** Parses WebVTT: the `WEBVTT` header block, then cue, NOTE, STYLE and REGION blocks. */
-export function parseVtt(text: string): ParsedSubtitles {
+export function parseVtt(text: string, limits: SubtitleLimits = {}): ParsedSubtitles {
   const lines = splitLines(text);
-  const cues: Cue[] = [];
-  const problems: CueProblem[] = [];
+  const sink = new CueSink(limits);
   if (!/^WEBVTT(?:[ \t].*)?$/.test(lines[0] ?? "")) return finish([], [{ line: 1, message: "a WebVTT file starts with the line WEBVTT" }]);
   // The header block runs up to the first blank line.
   let from = lines.findIndex((l) => l.trim() === "");
@@ -225,31 +298,37 @@ export function parseVtt(text: string): ParsedSubtitles {
     if (/^(?:NOTE|STYLE|REGION)(?:[ \t]|$)/.test(first) && !first.includes("-->")) continue;
     const at = first.includes("-->") ? 0 : 1;
     const timing = b.lines[at];
+    if (!sink.open) {
+      // Past the cap only the cue blocks are counted, for the refusal's details.
+      if (timing?.includes("-->")) sink.count++;
+      continue;
+    }
     if (timing === undefined || !timing.includes("-->")) {
-      problems.push({ line: b.line, message: "expected a cue: an optional identifier, then a timing line such as 00:01.000 --> 00:02.500" });
+      sink.problem({ line: b.line, message: "expected a cue: an optional identifier, then a timing line such as 00:01.000 --> 00:02.500" });
       continue;
     }
     const m = VTT_TIMING.exec(timing.trim());
     if (!m) {
-      problems.push({ line: b.line + at, message: "invalid timing line (expected [hh:]mm:ss.ttt --> [hh:]mm:ss.ttt [settings])" });
+      sink.problem({ line: b.line + at, message: "invalid timing line (expected [hh:]mm:ss.ttt --> [hh:]mm:ss.ttt [settings])" });
       continue;
     }
     const [, h1, m1, s1, ms1, h2, m2, s2, ms2, rawSettings] = m;
-    if (Number(m1) > 59 || Number(s1) > 59 || Number(m2) > 59 || Number(s2) > 59) {
-      problems.push({ line: b.line + at, message: "minutes and seconds must be below 60" });
+    const bad = timingProblem(h1, m1!, s1!, h2, m2!, s2!);
+    if (bad) {
+      sink.problem({ line: b.line + at, message: bad });
       continue;
     }
     const body = b.lines.slice(at + 1);
     const arrow = body.findIndex((l) => l.includes("-->"));
     if (arrow >= 0) {
-      problems.push({ line: b.line + at + 1 + arrow, message: "cue text may not contain -->: is a blank line missing before this cue?" });
+      sink.problem({ line: b.line + at + 1 + arrow, message: "cue text may not contain -->: is a blank line missing before this cue?" });
       continue;
     }
     const settings = (rawSettings ?? "")
       .split(/[ \t]+/)
       .filter((s) => CUE_SETTING.test(s))
       .join(" ");
-    cues.push({
+    sink.add({
       id: at === 1 ? first.trim() : null,
       start: seconds(h1, m1!, s1!, ms1!),
       end: seconds(h2, m2!, s2!, ms2!),
@@ -258,12 +337,16 @@ export function parseVtt(text: string): ParsedSubtitles {
       line: b.line + at,
     });
   }
-  return finish(cues, problems);
+  return sink.finish();
 }
 
-/** `HH:MM:SS.mmm` */
+/**
+ * `HH:MM:SS.mmm`, digits only. Times come from the parsers, whose hours are bounded
+ * (MAX_CUE_HOURS); anything else is a bug, refused rather than written as `1e+23:…` or `NaN:…`.
+ */
 function timestamp(s: number): string {
   const ms = Math.round(s * 1000);
+  if (!Number.isSafeInteger(ms) || ms < 0 || ms >= (MAX_CUE_HOURS + 1) * 3_600_000) throw new RangeError(`timestamp out of range: ${s} s`);
   const pad = (n: number, w = 2) => String(n).padStart(w, "0");
   return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}.${pad(ms % 1000, 3)}`;
 }
@@ -297,15 +380,44 @@ export function srtToVtt(srt: string): string {
 export type NormalizedSubtitles =
   | { ok: true; format: SubtitleFormat; cues: Cue[]; vtt: string }
   | { ok: false; reason: "unsupported" }
+  | { ok: false; reason: "too_many_cues"; format: SubtitleFormat; cues: number; limit: number }
   | { ok: false; reason: "invalid"; format: SubtitleFormat; problems: CueProblem[] };
 
 /** An uploaded file → the WebVTT we store, detecting SubRip or WebVTT by content. */
-export function normalizeSubtitles(bytes: Uint8Array): NormalizedSubtitles {
+export function normalizeSubtitles(bytes: Uint8Array, limits: SubtitleLimits = {}): NormalizedSubtitles {
   const text = decodeSubtitleBytes(bytes);
   if (text === null) return { ok: false, reason: "unsupported" };
   const format = detectSubtitleFormat(text);
   if (!format) return { ok: false, reason: "unsupported" };
-  const parsed = format === "vtt" ? parseVtt(text) : parseSrt(text);
+  const parsed = format === "vtt" ? parseVtt(text, limits) : parseSrt(text, limits);
+  if (limits.maxCues !== undefined && parsed.cueCount > limits.maxCues) return { ok: false, reason: "too_many_cues", format, cues: parsed.cueCount, limit: limits.maxCues };
   if (parsed.problems.length) return { ok: false, reason: "invalid", format, problems: parsed.problems };
   return { ok: true, format, cues: parsed.cues, vtt: serializeVtt(parsed.cues) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stored upload ↔ HLS rendition
+
+const MAP_LINE = /^X-TIMESTAMP-MAP=[^\n]*\n/;
+
+/**
+ * The WebVTT rendition of a stored upload (`serializeVtt` output: `WEBVTT\n\n…`): with MPEG-TS
+ * media the X-TIMESTAMP-MAP of the conversion (RFC 8216 §3.5) right after the `WEBVTT` line, as
+ * `withTimestampMap` writes it. Only the header is touched: a 20,000-cue file is one copy, not
+ * 80,000 split lines on the event loop.
+ */
+export function vttRendition(stored: Buffer, mpegtsPts: number | null): Buffer {
+  const head = "WEBVTT\n";
+  if (stored.subarray(0, head.length).toString("latin1") !== head) throw new Error("not a stored WebVTT upload");
+  if (mpegtsPts === null) return stored;
+  return Buffer.concat([Buffer.from(`${head}X-TIMESTAMP-MAP=MPEGTS:${mpegtsPts},LOCAL:00:00:00.000\n`, "latin1"), stored.subarray(head.length)]);
+}
+
+/** The stored upload of a rendition written by `vttRendition` (or before uploads were kept apart): the map line removed. */
+export function storedFromRendition(rendition: Buffer): Buffer {
+  const head = "WEBVTT\n";
+  if (rendition.subarray(0, head.length).toString("latin1") !== head) return rendition;
+  const second = rendition.subarray(head.length, head.length + 200).toString("latin1");
+  const m = MAP_LINE.exec(second);
+  return m ? Buffer.concat([rendition.subarray(0, head.length), rendition.subarray(head.length + m[0].length)]) : rendition;
 }

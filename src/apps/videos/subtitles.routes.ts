@@ -57,8 +57,11 @@ export async function subtitleRoutes(app: App, opts: { queries: VideoQueryServic
         description:
           "multipart/form-data with the file in the field `file` (max 5 MB): WebVTT or SubRip (.srt), recognised by content, not name; " +
           "UTF-8, UTF-16 with BOM or Windows-1252. Converted to WebVTT and validated (parseable cues, end after start, cues in start order): " +
-          "422 `invalid_subtitles` lists the problems by line; other files 415; larger 413. The master playlist gains (or updates) the " +
-          "SUBTITLES rendition. Only once the video is converted (409 `not_converted` before). 201 for a new track, 200 for a replaced one.",
+          "422 `invalid_subtitles` lists the problems by line (also hours beyond 999 and cues starting more than 60 s after the video's end); " +
+          "other files 415; larger 413 `file_too_large`; more cues than SUBTITLE_MAX_CUES (default 20,000) 413 `too_many_cues` with `{limit, cues}`; " +
+          "too many files being read at once 503 `subtitles_busy` with `Retry-After`. The master playlist gains (or updates) the " +
+          "SUBTITLES rendition, and every later conversion (reprocess) keeps it. Only once the video is converted (409 `not_converted` before). " +
+          "201 for a new track, 200 for a replaced one.",
         security: [{ bearer: [] }],
         params: LangParams,
         // Documentation only: this schema has no `type`, so it accepts the (unparsed) multipart body.
@@ -67,7 +70,7 @@ export async function subtitleRoutes(app: App, opts: { queries: VideoQueryServic
             "multipart/form-data": { schema: { properties: { file: { type: "string", format: "binary", description: ".vtt or .srt" } }, required: ["file"] } },
           },
         },
-        response: { 200: SubtitleTrackSchema, 201: SubtitleTrackSchema, ...errors, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse },
+        response: { 200: SubtitleTrackSchema, 201: SubtitleTrackSchema, ...errors, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (req, reply) => {

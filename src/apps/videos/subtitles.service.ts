@@ -5,9 +5,17 @@
  * one-segment media playlist, recorded in the video's media JSON (`uploadedSubtitles`), and the
  * master playlist is rewritten from that JSON with the worker's own builder.
  *
+ * The person's file itself is kept apart from the conversion's outputs, as our WebVTT without
+ * X-TIMESTAMP-MAP, in `uploads/subtitles/<lang>.vtt` (see media-layout.ts): a reprocess replaces
+ * the whole HLS tree, and `attachUploads` gives each uploaded track its rendition and its place in
+ * the new master again when the new result is applied.
+ *
  * Timing: only once the video is converted (the media JSON exists); before that the answer is
- * 409 `not_converted`. A conversion (or reprocess) rewrites every output, so a track uploaded
- * meanwhile would be lost; refusing it says so at once instead of dropping it silently.
+ * 409 `not_converted`: the rendition needs the conversion's timing (X-TIMESTAMP-MAP) and duration.
+ *
+ * Parsing runs in a worker thread (subtitle-parser.ts) and is bounded: SUBTITLE_MAX_CUES cues
+ * (413 `too_many_cues`), hours of three digits and no cue starting more than a minute after the
+ * video's end (422 `invalid_subtitles`, with the lines).
  *
  * Tracks per language: an uploaded track replaces the source track(s) of its language in the
  * master and the API. A source track stored in the same directory (`hls/subs/<lang>/`) is first
@@ -15,12 +23,13 @@
  * DELETE removes the uploaded track of the language if there is one, else the source track(s).
  */
 import type { Storage } from "../../platform/storage/storage.js";
-import { badRequest, conflict, notFound, unprocessable, unsupportedMediaType } from "../../lib/errors.js";
+import { badRequest, conflict, notFound, payloadTooLarge, unprocessable, unsupportedMediaType } from "../../lib/errors.js";
 import type { Role, AuthUser } from "../users/index.js";
-import { objectContentType, PLAYLIST_NAME, SUBTITLE_FILE, subtitleDir, videoKeys } from "../../contracts/media-layout.js";
-import { mpegtsFirstPts, subtitlePlaylist, withTimestampMap, languageName, toBcp47, UNDETERMINED, buildMasterFromResult, type MasterSubtitleTrack, parseMediaPlaylist } from "../../services/transcoder/index.js";
+import { objectContentType, PLAYLIST_NAME, SUBTITLE_FILE, subtitleDir, uploadedSubtitleLang, videoKeys } from "../../contracts/media-layout.js";
+import { mpegtsFirstPts, subtitlePlaylist, languageName, toBcp47, UNDETERMINED, buildMasterFromResult, type MasterSubtitleTrack, parseMediaPlaylist } from "../../services/transcoder/index.js";
 import type { SegmentType, SubtitleTrackOutput, TranscodeResult } from "../../contracts/transcode.messages.js";
-import { normalizeSubtitles } from "./subtitles-convert.js";
+import type { SubtitleParser } from "./subtitle-parser.js";
+import { vttRendition } from "./subtitles-convert.js";
 import type { VideoRepository } from "./video.repository.js";
 import type { UploadedSubtitle } from "./video-serializer.js";
 import type { VideoService } from "./video.service.js";
@@ -70,6 +79,10 @@ export interface SubtitlesDeps {
   repo: VideoRepository;
   videos: VideoService;
   storage: Storage;
+  /** runs the parse off the event loop */
+  parser: SubtitleParser;
+  /** SUBTITLE_MAX_CUES */
+  maxCues: number;
   /** told after a video's media changed (the streaming caches drop the old state) */
   onMediaChanged?: (videoId: string) => void;
 }
@@ -87,37 +100,15 @@ export class SubtitlesService {
   async upload(id: string, langInput: string, read: () => Promise<Buffer>, user: AuthUser | null, role: Role): Promise<{ lang: string; created: boolean }> {
     await this.d.videos.getManageable(id, user, role);
     const lang = parseSubtitleLanguage(langInput);
-    await this.converted(id);
-    const normalized = normalizeSubtitles(await read());
-    if (!normalized.ok) {
-      if (normalized.reason === "unsupported") {
-        throw unsupportedMediaType("The file is neither WebVTT nor SubRip (.srt) text.", "unsupported_subtitles");
-      }
-      throw unprocessable("invalid_subtitles", `The ${normalized.format === "vtt" ? "WebVTT" : "SubRip"} file is not valid.`, {
-        format: normalized.format,
-        problems: normalized.problems,
-      });
-    }
+    const converted = await this.converted(id);
+    const stored = await this.parse(await read(), converted.durationS);
     return this.serialized(id, async () => {
-      const prefix = videoKeys.prefix(id);
-      const dir = `${prefix}${subtitleDir(lang)}/`;
-      const track: UploadedSubtitle = { lang, name: languageName(lang) ?? lang, vttKey: `${dir}${SUBTITLE_FILE}`, playlistKey: `${dir}${PLAYLIST_NAME}` };
-
-      // 1. A source track living in the upload's directory moves out first (committed before
-      //    its files are overwritten, so a failure here loses nothing).
-      await this.mutate(id, async (media) => {
-        const i = media.subtitleTracks.findIndex((t) => t.vttKey.startsWith(dir) || t.playlistKey.startsWith(dir));
-        if (i < 0) return null;
-        const moved = await this.relocate(media.subtitleTracks[i]!, `${prefix}${subtitleDir(`${lang}-source`)}/`);
-        return { ...media, subtitleTracks: media.subtitleTracks.map((t, j) => (j === i ? moved : t)) };
-      });
-
-      // 2. The files, before the track is listed: a listed URL always resolves.
-      const media = await this.converted(id);
-      const pts = await this.mpegtsStartPts(media);
-      await this.d.storage.put(track.vttKey, pts === null ? normalized.vtt : withTimestampMap(normalized.vtt, pts), { contentType: VTT_TYPE });
-      await this.d.storage.put(track.playlistKey, subtitlePlaylist(media.durationS), { contentType: M3U8_TYPE });
-
+      // 0. The person's file, apart from the conversion's outputs: what every later conversion
+      //    carries over (written first: a failure after this loses nothing, the next conversion
+      //    lists the track).
+      await this.d.storage.put(videoKeys.uploadedSubtitle(id, lang), stored, { contentType: VTT_TYPE });
+      // 1.-2. The source track out of the way, the rendition's files.
+      const track = await this.placeRendition(id, lang, stored);
       // 3. The record, then the master.
       let created = true;
       await this.mutate(id, async (m) => {
@@ -131,6 +122,81 @@ export class SubtitlesService {
     });
   }
 
+  /**
+   * The uploaded file → the WebVTT we store (our serialization, no X-TIMESTAMP-MAP), parsed in a
+   * worker thread against the cue cap and the video's duration; refusals as API errors.
+   */
+  private async parse(bytes: Buffer, durationS: number): Promise<Buffer> {
+    const r = await this.d.parser.parse(bytes, { maxCues: this.d.maxCues, durationS: durationS > 0 ? durationS : null });
+    if (r.ok) return Buffer.from(r.vtt.buffer, r.vtt.byteOffset, r.vtt.byteLength);
+    switch (r.reason) {
+      case "unsupported":
+        throw unsupportedMediaType("The file is neither WebVTT nor SubRip (.srt) text.", "unsupported_subtitles");
+      case "too_many_cues":
+        throw payloadTooLarge(`The file has ${r.cues} cues; a track may have at most ${r.limit}.`, "too_many_cues", { limit: r.limit, cues: r.cues });
+      case "invalid":
+        throw unprocessable("invalid_subtitles", `The ${r.format === "vtt" ? "WebVTT" : "SubRip"} file is not valid.`, { format: r.format, problems: r.problems });
+      default: {
+        const never: never = r;
+        return never;
+      }
+    }
+  }
+
+  /**
+   * Writes the HLS rendition of an uploaded track (`stored`: its kept WebVTT) in
+   * `hls/subs/<lang>/`, after moving a source track living there to `hls/subs/<lang>-source/`
+   * (committed before its files are overwritten, so a failure here loses nothing). The files
+   * exist before the caller lists the track: a listed URL always resolves.
+   */
+  private async placeRendition(id: string, lang: string, stored: Buffer): Promise<UploadedSubtitle> {
+    const prefix = videoKeys.prefix(id);
+    const dir = `${prefix}${subtitleDir(lang)}/`;
+    const track: UploadedSubtitle = { lang, name: languageName(lang) ?? lang, vttKey: `${dir}${SUBTITLE_FILE}`, playlistKey: `${dir}${PLAYLIST_NAME}` };
+    await this.mutate(id, async (media) => {
+      const i = media.subtitleTracks.findIndex((t) => t.vttKey.startsWith(dir) || t.playlistKey.startsWith(dir));
+      if (i < 0) return null;
+      const moved = await this.relocate(media.subtitleTracks[i]!, `${prefix}${subtitleDir(`${lang}-source`)}/`);
+      return { ...media, subtitleTracks: media.subtitleTracks.map((t, j) => (j === i ? moved : t)) };
+    });
+    const media = await this.converted(id);
+    await this.d.storage.put(track.vttKey, vttRendition(stored, await this.mpegtsStartPts(media)), { contentType: VTT_TYPE });
+    await this.d.storage.put(track.playlistKey, subtitlePlaylist(media.durationS), { contentType: M3U8_TYPE });
+    return track;
+  }
+
+  /**
+   * The media JSON of a new conversion result with the uploaded tracks carried over: for each
+   * `uploads/subtitles/<lang>.vtt`, its rendition written next to the new outputs (a source track
+   * of the same language moved to `<lang>-source/` first, as on upload), and the master
+   * rewritten with them. Called by the result applier before the video turns ready (and again,
+   * harmlessly, if that is retried); it writes files only, the caller stores the returned JSON.
+   */
+  async attachUploads(id: string, result: TranscodeResult): Promise<StoredMedia> {
+    const langs = (await this.d.storage.list(videoKeys.uploads(id)))
+      .map((key) => uploadedSubtitleLang(id, key))
+      .filter((l): l is string => l !== null)
+      .sort();
+    if (langs.length === 0) return result;
+    const prefix = videoKeys.prefix(id);
+    let subtitleTracks = result.subtitleTracks;
+    const uploadedSubtitles: UploadedSubtitle[] = [];
+    for (const lang of langs) {
+      const dir = `${prefix}${subtitleDir(lang)}/`;
+      subtitleTracks = await Promise.all(
+        subtitleTracks.map((t) => (t.vttKey.startsWith(dir) || t.playlistKey.startsWith(dir) ? this.relocate(t, `${prefix}${subtitleDir(`${lang}-source`)}/`) : t)),
+      );
+      const track: UploadedSubtitle = { lang, name: languageName(lang) ?? lang, vttKey: `${dir}${SUBTITLE_FILE}`, playlistKey: `${dir}${PLAYLIST_NAME}` };
+      const stored = await this.d.storage.getBuffer(videoKeys.uploadedSubtitle(id, lang));
+      await this.d.storage.put(track.vttKey, vttRendition(stored, await this.mpegtsStartPts(result)), { contentType: VTT_TYPE });
+      await this.d.storage.put(track.playlistKey, subtitlePlaylist(result.durationS), { contentType: M3U8_TYPE });
+      uploadedSubtitles.push(track);
+    }
+    const media: StoredMedia = { ...result, subtitleTracks, uploadedSubtitles };
+    await this.d.storage.put(media.masterKey, buildMasterFromResult(media, effectiveSubtitleTracks(media), await this.segmentType(media)), { contentType: M3U8_TYPE });
+    return media;
+  }
+
   /** Removes the uploaded track of `langInput`, else the source track(s) of that language (404 when none). */
   async remove(id: string, langInput: string, user: AuthUser | null, role: Role): Promise<void> {
     await this.d.videos.getManageable(id, user, role);
@@ -138,22 +204,32 @@ export class SubtitlesService {
     await this.converted(id);
     await this.serialized(id, async () => {
       let removed: Array<Pick<SubtitleTrackOutput, "vttKey" | "playlistKey">> = [];
+      const kept = videoKeys.uploadedSubtitle(id, lang);
+      const hasUpload = await this.d.storage.exists(kept);
       await this.mutate(id, async (media) => {
         const uploaded = media.uploadedSubtitles ?? [];
         if (uploaded.some((u) => u.lang === lang)) {
           removed = uploaded.filter((u) => u.lang === lang);
           return { ...media, uploadedSubtitles: uploaded.filter((u) => u.lang !== lang) };
         }
+        // the kept file alone (its rendition was never listed): only the file goes
+        if (hasUpload) {
+          removed = [];
+          return null;
+        }
         removed = media.subtitleTracks.filter((t) => t.language === lang);
         if (removed.length === 0) throw notFound(`This video has no ${lang} subtitles.`, "subtitles_not_found");
         return { ...media, subtitleTracks: media.subtitleTracks.filter((t) => t.language !== lang) };
       });
-      // The master stops listing them before their files go.
+      // The master stops listing them before their files go; the kept upload last, so a
+      // failure in between leaves a track the next conversion lists again, never a listed
+      // track without its file.
       await this.writeMaster(id);
       for (const t of removed) {
         await this.d.storage.delete(t.vttKey);
         await this.d.storage.delete(t.playlistKey);
       }
+      if (hasUpload) await this.d.storage.delete(kept);
       await this.changed(id);
     });
   }

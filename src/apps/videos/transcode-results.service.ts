@@ -27,6 +27,7 @@ const JOB_FAILURE_CODES: Record<string, FailureCode> = {
   transcode_failed: "transcode_failed",
   timeout: "timeout",
   storage_error: "storage_error",
+  limit_exceeded: "limit_exceeded",
 };
 
 export const videoIdOfJob = (jobId: string): string | null => (jobId.startsWith("transcode-") ? jobId.slice("transcode-".length) : null);
@@ -45,6 +46,19 @@ export interface TranscodeResultsOptions {
    * cancelling the job and removing the row or enqueueing anew (default 30 s).
    */
   lostJobGraceMs?: number;
+  /**
+   * What people uploaded to the video (subtitle tracks), carried into each new result: writes
+   * their renditions and master next to the new outputs and returns the media JSON to store.
+   */
+  uploads?: { attachUploads(videoId: string, result: TranscodeResult): Promise<TranscodeResult> };
+}
+
+/**
+ * What a conversion stored, for the quota: the worker's count, or for a result from before it
+ * counted, the renditions' bytes (the bulk of it).
+ */
+export function storedBytesOf(result: TranscodeResult): number {
+  return result.storedBytes ?? result.renditions.reduce((n, r) => n + r.sizeBytes, 0);
 }
 
 /** True when the job's progress says more than the stored one: another step, percent or playability. */
@@ -64,6 +78,7 @@ export class TranscodeResultsService {
   private readonly suspects = new Map<string, { since: number; updatedAt: string }>();
   private readonly intervalMs: number;
   private readonly lostJobGraceMs: number;
+  private readonly uploads: TranscodeResultsOptions["uploads"];
   private running = false;
   private timer: NodeJS.Timeout | null = null;
   private pass: Promise<void> | null = null;
@@ -81,6 +96,7 @@ export class TranscodeResultsService {
   ) {
     this.intervalMs = opts.reconcileIntervalMs ?? 2000;
     this.lostJobGraceMs = opts.lostJobGraceMs ?? 30_000;
+    this.uploads = opts.uploads;
   }
 
   /** Listens to the queue's events and starts the reconcile loop. */
@@ -258,10 +274,15 @@ export class TranscodeResultsService {
         const result = e.result as TranscodeResult;
         const v = await this.repo.find(id);
         if (!v || (v.status !== "processing" && v.status !== "queued")) return;
+        // Before the video turns ready, so its first ready master already lists the uploaded
+        // tracks. A failure here fails this application; the reconcile loop applies the
+        // completed job again on its next pass (the kept uploads are untouched).
+        const media = this.uploads ? await this.uploads.attachUploads(id, result) : result;
         const applied = await this.repo.updateIfStatus(id, ["queued", "processing"], {
           status: "ready",
           playable: 1,
-          media: JSON.stringify(result),
+          media: JSON.stringify(media),
+          media_bytes: storedBytesOf(result),
           duration_s: result.durationS || v.duration_s,
           progress: null,
           published_at: v.published_at ?? nowIso(),
@@ -291,6 +312,7 @@ export class TranscodeResultsService {
           status: "failed",
           playable: 0,
           media: null,
+          media_bytes: 0,
           progress: null,
           failure_code: code,
           failure_message: e.failure.message.slice(0, 500),

@@ -7,7 +7,7 @@ import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 import { buildVideoInfo } from "../../services/videoinfo/index.js";
 import type { VideoWithOwner } from "./video.repository.js";
 import type { VideoDetail, VideoListItem } from "./video.schemas.js";
-import { videoKeys } from "../../contracts/media-layout.js";
+import { CUSTOM_POSTER_NAME, THUMBS_DIR, videoKeys } from "../../contracts/media-layout.js";
 import type { VideoProgress, VideoStatus, Visibility } from "./video.types.js";
 
 export interface Chapter {
@@ -44,8 +44,17 @@ export function streamUrl(videoId: string, quality: string, token: string | null
   return `/api/videos/${videoId}/stream/${quality}/${token ? `?token=${encodeURIComponent(token)}` : ""}`;
 }
 
-export function posterKey(v: Pick<VideoWithOwner, "custom_poster_key" | "poster_choice">, media: TranscodeResult | null): string | null {
-  if (v.custom_poster_key) return v.custom_poster_key;
+/**
+ * The poster's URL: the custom one is served as `thumbs/custom-poster.jpg` wherever it is stored
+ * (`uploads/poster.jpg`, or `thumbs/` for videos from before `uploads/`).
+ */
+export function posterUrl(v: Pick<VideoWithOwner, "id" | "custom_poster_key" | "poster_choice">, media: TranscodeResult | null, token: string | null): string | null {
+  if (v.custom_poster_key) return mediaUrl(v.id, `${videoKeys.prefix(v.id)}${THUMBS_DIR}/${CUSTOM_POSTER_NAME}`, token);
+  const key = generatedPosterKey(v, media);
+  return key ? mediaUrl(v.id, key, token) : null;
+}
+
+function generatedPosterKey(v: Pick<VideoWithOwner, "poster_choice">, media: TranscodeResult | null): string | null {
   const t = media?.thumbnails;
   if (!t) return null;
   if (v.poster_choice !== null && t.candidateKeys[v.poster_choice]) return t.candidateKeys[v.poster_choice]!;
@@ -71,7 +80,7 @@ export function toDetail(v: VideoWithOwner, x: DetailExtras): VideoDetail {
   // An uploaded track replaces a source track of the same language.
   const subtitles = [...sourceSubs.filter((s) => !uploaded.some((u) => u.lang === s.lang)), ...uploaded];
   const audioLanguages = media ? media.audioTracks.map((a) => a.language) : x.audioLanguagesFromProbe;
-  const poster = posterKey(v, media);
+  const poster = posterUrl(v, media, tok);
   const thumbs = media?.thumbnails;
   const info = buildVideoInfo({ sizeBytes: v.size_bytes, probe, media, audioLanguages, subtitleLanguages: subtitles.map((s) => s.lang) });
   return {
@@ -100,9 +109,9 @@ export function toDetail(v: VideoWithOwner, x: DetailExtras): VideoDetail {
     hls_url: playable ? mediaUrl(v.id, media?.masterKey ?? `${videoKeys.prefix(v.id)}hls/master.m3u8`, tok) : null,
     playback_token: tok,
     formats: info.renditions.map((r, i) => ({ ...r, mp4_url: media?.renditions[i]?.mp4Key ? streamUrl(v.id, r.quality, tok) : null })),
-    poster: poster ? mediaUrl(v.id, poster, tok) : null,
+    poster,
     thumbnails: {
-      poster: poster ? mediaUrl(v.id, poster, tok) : null,
+      poster,
       candidates: (thumbs?.candidateKeys ?? []).map((k) => mediaUrl(v.id, k, tok)),
       storyboard: thumbs?.storyboardKey ? mediaUrl(v.id, thumbs.storyboardKey, tok) : null,
       storyboard_vtt: thumbs?.storyboardVttKey ? mediaUrl(v.id, thumbs.storyboardVttKey, tok) : null,
@@ -116,13 +125,13 @@ export function toDetail(v: VideoWithOwner, x: DetailExtras): VideoDetail {
 
 export function toListItem(v: VideoWithOwner): VideoListItem {
   const media = parseJson<TranscodeResult>(v.media);
-  const poster = posterKey(v, media);
+  const poster = posterUrl(v, media, null);
   // List items never carry tokens: private videos are listed only to their owner and staff,
   // who fetch the detail (with its token) before playing.
   return {
     id: v.id,
     title: v.title,
-    poster: poster && v.visibility !== "private" ? mediaUrl(v.id, poster, null) : null,
+    poster: poster && v.visibility !== "private" ? poster : null,
     duration: v.duration_s,
     views: v.views,
     likes: v.likes,

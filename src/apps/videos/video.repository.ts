@@ -163,15 +163,30 @@ export class VideoRepository {
     await this.db.deleteFrom("videos").where("id", "=", id).execute();
   }
 
-  /** Bytes that count against the owner's quota: every original not refused. */
+  /**
+   * Bytes that count against the owner's quota: every original not refused, plus what its
+   * conversion stored (renditions, thumbnails, subtitles; their real sizes, known once converted).
+   */
   async quotaUsed(ownerId: string): Promise<number> {
     const r = await this.db
       .selectFrom("videos")
-      .select(sql<number>`coalesce(sum(size_bytes), 0)`.as("used"))
+      .select(sql<number>`coalesce(sum(size_bytes + media_bytes), 0)`.as("used"))
       .where("owner_id", "=", ownerId)
       .where("status", "!=", "failed")
       .executeTakeFirst();
     return Number(r?.used ?? 0);
+  }
+
+  /** The owner's videos on their way to a conversion or in one (uploading … processing). */
+  async countConversions(ownerId: string, exceptVideoId?: string): Promise<number> {
+    const r = await this.db
+      .selectFrom("videos")
+      .select(sql<number>`count(*)`.as("n"))
+      .where("owner_id", "=", ownerId)
+      .where("status", "in", ["uploading", "validating", "queued", "processing"])
+      .$if(exceptVideoId !== undefined, (qb) => qb.where("id", "!=", exceptVideoId!))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
   }
 
   async countByStatus(ownerId: string, status: string): Promise<number> {

@@ -7,13 +7,14 @@ import type { Config } from "../../config.js";
 import type { EventBus, EventPayload } from "../../platform/events/events.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import type { Queue } from "../../platform/queue/queue.js";
-import { badRequest, forbidden, notFound } from "../../lib/errors.js";
+import { AppError, badRequest, forbidden, notFound } from "../../lib/errors.js";
 import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 import { newId, nowIso } from "../../lib/ids.js";
 import { can, type Role, type AuthUser } from "../users/index.js";
 import type { ProbeResult } from "../../platform/media/media.types.js";
 import { VideoRepository, type VideoRow } from "./video.repository.js";
-import { videoKeys } from "../../contracts/media-layout.js";
+import { CUSTOM_POSTER_REL, objectContentType, UPLOADED_POSTER_REL, uploadedSubtitleRel, videoKeys } from "../../contracts/media-layout.js";
+import { storedFromRendition } from "./subtitles-convert.js";
 import type { FailureCode, VideoProgress, VideoStatus, Visibility } from "./video.types.js";
 
 /**
@@ -22,6 +23,9 @@ import type { FailureCode, VideoProgress, VideoStatus, Visibility } from "./vide
  * until the lease lapses, which is not worth holding the request for.
  */
 const CANCEL_SETTLE_MS = 10_000;
+
+/** What a client refused for the conversion cap is told to wait: about one short conversion. */
+const CONVERSION_RETRY_AFTER_S = 60;
 
 export interface NewVideo {
   ownerId: string;
@@ -62,6 +66,7 @@ export class VideoService {
       probe: null,
       duration_s: null,
       media: null,
+      media_bytes: 0,
       chapters: null,
       poster_choice: null,
       custom_poster_key: null,
@@ -163,6 +168,7 @@ export class VideoService {
       "video.transcode",
       {
         videoId: id,
+        ownerId: v.owner_id,
         sourceKey: v.source_key,
         outputPrefix: videoKeys.prefix(id),
         probe,
@@ -178,7 +184,8 @@ export class VideoService {
           defaultLanguage: v.language,
         },
       },
-      { jobId: `transcode-${id}` },
+      // per owner, not per video: an owner's videos (and a video's jobs) take one turn at a time
+      { jobId: `transcode-${id}`, fairnessKey: v.owner_id },
     );
     const position = await this.queue.position(`transcode-${id}`);
     const progress: VideoProgress = { step: "queued", percent: 0, bytes_received: null, eta_s: null, queue_position: position };
@@ -213,28 +220,81 @@ export class VideoService {
 
   /**
    * Re-runs the conversion from the kept original: the old outputs are removed first so no
-   * half-old, half-new ladder is ever served.
+   * half-old, half-new ladder is ever served. What people uploaded (subtitle tracks, the custom
+   * poster) lives under `uploads/` and stays; the result applier gives the new conversion the
+   * uploaded tracks again (SubtitlesService.attachUploads).
    */
   async reprocess(id: string): Promise<void> {
     const v = await this.get(id);
+    // refused before anything is cancelled or removed; the video's own conversion, if still in
+    // flight, is replaced rather than added
+    await this.assertConversionSlot(v.owner_id, id);
     // a job still running would make the new enqueue a no-op and write over the clean-up
     await this.cancelAndSettle(id);
-    // The custom poster is the owner's upload, not a conversion output: it survives. Uploaded
-    // subtitle tracks are conversion-bound (they live in the HLS tree) and go with the old ladder.
-    await this.removeOutputs(id, v.source_key, v.custom_poster_key);
-    await this.videos.update(id, { playable: 0, media: null, published_at: v.published_at });
+    const posterKey = await this.keepUploads(v);
+    await this.removeOutputs(id, v.source_key, posterKey);
+    await this.videos.update(id, { playable: 0, media: null, media_bytes: 0, published_at: v.published_at, custom_poster_key: posterKey });
     await this.enqueueTranscode(id);
   }
 
-  /** Deletes every stored file of a video except the ones named (the original, a custom poster). */
+  /**
+   * Videos from before `uploads/` (lazy migration, at the one moment it matters: their HLS tree is
+   * about to go): each uploaded track listed in the media JSON whose file is not under `uploads/`
+   * is copied there from its rendition (without the X-TIMESTAMP-MAP), and a custom poster under
+   * `thumbs/` moves to `uploads/poster.jpg`. Returns the custom poster's key to keep.
+   */
+  private async keepUploads(v: VideoRow): Promise<string | null> {
+    const media = v.media ? (JSON.parse(v.media) as { uploadedSubtitles?: Array<{ lang: string; vttKey: string }> }) : null;
+    for (const u of media?.uploadedSubtitles ?? []) {
+      const kept = videoKeys.uploadedSubtitle(v.id, u.lang);
+      if (await this.storage.exists(kept)) continue;
+      const rendition = await this.storage.getBuffer(u.vttKey).catch(() => null);
+      if (rendition) await this.storage.put(kept, storedFromRendition(rendition), { contentType: objectContentType(uploadedSubtitleRel(u.lang)) });
+    }
+    const legacyPoster = `${videoKeys.prefix(v.id)}${CUSTOM_POSTER_REL}`;
+    if (v.custom_poster_key !== legacyPoster) return v.custom_poster_key;
+    const poster = await this.storage.getBuffer(legacyPoster).catch(() => null);
+    if (!poster) return v.custom_poster_key;
+    await this.storage.put(videoKeys.uploadedPoster(v.id), poster, { contentType: objectContentType(UPLOADED_POSTER_REL) });
+    return videoKeys.uploadedPoster(v.id);
+  }
+
+  /**
+   * Deletes every stored file of a video except the ones named (the original, a custom poster
+   * from before `uploads/`) and what people uploaded (`uploads/`).
+   */
   async removeOutputs(id: string, ...keep: (string | null)[]): Promise<void> {
+    const uploads = videoKeys.uploads(id);
     for (const key of await this.storage.list(videoKeys.prefix(id))) {
-      if (!keep.includes(key)) await this.storage.delete(key);
+      if (!keep.includes(key) && !key.startsWith(uploads)) await this.storage.delete(key);
     }
   }
 
+  /** Bytes the owner stores: originals and what their conversions generated (see the repository). */
   async quotaUsed(ownerId: string): Promise<number> {
     return this.videos.quotaUsed(ownerId);
+  }
+
+  /**
+   * The per-owner cap on conversions in flight (MAX_QUEUED_CONVERSIONS): 429
+   * `conversion_queue_full` when the owner already has that many uploading, validating, queued
+   * or processing, counted without `exceptVideoId` (a reprocess replaces its own). Uploads on
+   * their way count, so the cap is checked when an upload is created, before any byte is sent,
+   * and a finished upload is never refused for it. 429 like `too_many_uploads`: nothing is wrong
+   * with the request, it can be sent again once a conversion finished.
+   */
+  async assertConversionSlot(ownerId: string, exceptVideoId?: string): Promise<void> {
+    const limit = this.config.upload.maxQueuedConversions;
+    const queued = await this.videos.countConversions(ownerId, exceptVideoId);
+    if (queued >= limit) {
+      throw new AppError(
+        429,
+        "conversion_queue_full",
+        `You have ${queued} videos waiting for or in conversion; at most ${limit} may be at once. Try again once one is ready.`,
+        { queued, limit },
+        { "retry-after": String(CONVERSION_RETRY_AFTER_S) },
+      );
+    }
   }
 
   /**

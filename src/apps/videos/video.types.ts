@@ -19,6 +19,9 @@ export const FAILURE_CODES = [
   "transcode_failed",
   "timeout",
   "storage_error",
+  // the source crossed a bound the conversion sets from its probe (picture size, duration) or
+  // FFMPEG_MEMORY_LIMIT: a file whose header lies about what follows it
+  "limit_exceeded",
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 

@@ -18,6 +18,7 @@ import { toBcp47 } from "../../services/transcoder/index.js";
 import type { TokenService } from "../users/index.js";
 import { chaptersOf } from "./chapters.js";
 import { PosterService } from "./poster.service.js";
+import { ThreadedSubtitleParser } from "./subtitle-parser.js";
 import { subtitleRoutes } from "./subtitles.routes.js";
 import { SubtitlesService } from "./subtitles.service.js";
 import { TranscodeResultsService } from "./transcode-results.service.js";
@@ -82,8 +83,10 @@ export function createVideosModule(deps: VideosDeps): VideosModule {
     toBcp47,
     myReaction: async (vid, uid) => (deps.reactions ? deps.reactions.myReaction(vid, uid) : null),
   });
-  const results = new TranscodeResultsService(repo, videos, deps.queue, deps.storage, deps.config, deps.logger);
-  const subtitles = new SubtitlesService({ repo, videos, storage: deps.storage, onMediaChanged: changed });
+  const parser = new ThreadedSubtitleParser();
+  const subtitles = new SubtitlesService({ repo, videos, storage: deps.storage, parser, maxCues: deps.config.media.subtitleMaxCues, onMediaChanged: changed });
+  // Every new conversion result gets the uploaded subtitle tracks again before it is stored.
+  const results = new TranscodeResultsService(repo, videos, deps.queue, deps.storage, deps.config, deps.logger, { uploads: subtitles });
   const posters = new PosterService({ repo, videos, storage: deps.storage });
   const events = new VideoEventsService(repo, deps.events);
   return {
@@ -99,7 +102,10 @@ export function createVideosModule(deps: VideosDeps): VideosModule {
       return () => listeners.delete(listener);
     },
     start: () => results.start(),
-    close: () => results.stop(),
+    async close() {
+      await results.stop();
+      await parser.close();
+    },
   };
 }
 

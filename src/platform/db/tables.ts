@@ -67,6 +67,8 @@ export interface VideosTable {
   duration_s: number | null;
   /** JSON: the conversion's outputs (TranscodeResult) */
   media: string | null;
+  /** bytes the conversion stored (renditions, thumbnails, subtitles, playlists); counted in the quota */
+  media_bytes: Generated<number>;
   /** JSON: [{title, start}] */
   chapters: string | null;
   poster_choice: number | null;
@@ -101,6 +103,10 @@ export interface JobsTable {
   result: string | null;
   error_code: string | null;
   error_message: string | null;
+  /** whose turn the job takes (EnqueueOptions.fairnessKey; "" for jobs without one) */
+  fairness_key: Generated<string>;
+  /** the round the job is taken in: claims go by (turn, created_at) */
+  turn: Generated<number>;
   created_at: string;
   updated_at: string;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseProgressBlock } from "./ffmpeg-runner.js";
+import { limitInStderr, parseProgressBlock, runFfmpeg } from "./ffmpeg-runner.js";
+import { systemMediaTools } from "./media-tools.js";
 
 const block = (lines: Record<string, string>) =>
   Object.entries(lines)
@@ -52,5 +53,32 @@ describe("parseProgressBlock", () => {
       percent: null, eta_s: null, outTimeS: 0.12, speed: 0.5, frame: 3, done: false,
     });
     expect(parseProgressBlock("frame=1\nout_time_us=1\n", 5)).toBeNull();
+  });
+});
+
+describe("bounds of a run", () => {
+  it("reads a max_pixels refusal from stderr (the words of 4.1 and 5.1)", () => {
+    const line =
+      "[h264 @ 0x558d9ecfc6c0] [IMGUTILS @ 0x7f6b60be7450] Picture size 8000x8000 exceeds specified max pixel count 90112, see the documentation if you wish to increase it\n";
+    expect(limitInStderr(`[h264 @ 0x1] no frame!\n${line}`)).toBe("a 8000x8000 frame exceeds the decoder's limit of 90112 pixels (the picture grew past its probed size)");
+    expect(limitInStderr("[h264 @ 0x1] get_buffer() failed\nError while decoding stream #0:0: Invalid data found when processing input\n")).toBeNull();
+  });
+
+  it("stops a run that writes more frames than allowed, at once", async () => {
+    const tools = await systemMediaTools();
+    if (!tools) throw new Error("no ffmpeg on PATH");
+    // 10 minutes of frames at 25 fps, real-time paced: unbounded, it would run for 10 minutes.
+    const args = ["-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=600", "-f", "null", "-"];
+    const t0 = Date.now();
+    await expect(runFfmpeg(tools, args, { timeoutS: 60, maxFrames: 10 })).rejects.toMatchObject({
+      name: "FfmpegError",
+      code: "limit_exceeded",
+      message: "ffmpeg wrote more than 10 frames, more than the source's probed duration holds",
+    });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    // Within the limit nothing happens.
+    await expect(runFfmpeg(tools, ["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=25:duration=1", "-f", "null", "-"], { timeoutS: 60, maxFrames: 26 })).resolves.toMatchObject({
+      last: { done: true, frame: 25 },
+    });
   });
 });

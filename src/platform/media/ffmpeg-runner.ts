@@ -1,12 +1,15 @@
 /**
  * The one way vidflux runs ffmpeg: argv arrays from pure builders (never a shell string), machine
  * readable progress on stdout, a bounded stderr tail for error reports, and a process that dies
- * with its job (abort signal or timeout: SIGTERM, then SIGKILL after a grace period).
+ * with its job (abort signal or timeout: SIGTERM, then SIGKILL after a grace period) or with the
+ * first bound it crosses (memory, picture size, frame count: SIGKILL at once, `limit_exceeded`).
  */
 import { spawn } from "node:child_process";
+import { formatBytes, limitedCommand, watchMemory } from "./child-limits.js";
 import type { MediaTools } from "./media-tools.js";
 
-export type FfmpegErrorCode = "timeout" | "cancelled" | "ffmpeg_failed";
+/** `limit_exceeded`: the run crossed a bound set on it (see FfmpegRunOptions and child-limits.ts). */
+export type FfmpegErrorCode = "timeout" | "cancelled" | "ffmpeg_failed" | "limit_exceeded";
 
 export class FfmpegError extends Error {
   constructor(
@@ -46,6 +49,8 @@ export interface FfmpegRunOptions {
   killGraceMs?: number;
   /** called once the process is spawned (logging, tests) */
   onSpawn?: (pid: number) => void;
+  /** stop with `limit_exceeded` once the first video output has more frames than this */
+  maxFrames?: number;
 }
 
 export interface FfmpegRunResult {
@@ -55,6 +60,19 @@ export interface FfmpegRunResult {
 }
 
 const STDERR_TAIL_BYTES = 8 * 1024;
+
+/**
+ * What libavutil prints when a decoder meets a frame larger than its `-max_pixels`
+ * (`av_image_check_size2`, the same words in 4.1 and 7.x). ffmpeg does not stop there: it logs the
+ * error for every frame, drops them and may well exit 0 with the small frames only.
+ */
+const MAX_PIXELS_HIT = /Picture size (\d+x\d+) exceeds specified max pixel count (\d+)/;
+
+/** The bound a stderr text says was crossed, as a sentence; null when none (pure). */
+export function limitInStderr(stderr: string): string | null {
+  const m = MAX_PIXELS_HIT.exec(stderr);
+  return m ? `a ${m[1]} frame exceeds the decoder's limit of ${m[2]} pixels (the picture grew past its probed size)` : null;
+}
 
 function num(v: string | undefined): number | null {
   if (v === undefined) return null;
@@ -109,7 +127,7 @@ export function parseProgressBlock(block: string, durationS?: number | null): Ff
  * stderr, which keeps stderr for errors).
  */
 export function runFfmpeg(
-  tools: Pick<MediaTools, "ffmpeg">,
+  tools: Pick<MediaTools, "ffmpeg" | "memoryLimit">,
   args: readonly string[],
   opts: FfmpegRunOptions,
 ): Promise<FfmpegRunResult> {
@@ -118,15 +136,14 @@ export function runFfmpeg(
       reject(new FfmpegError("cancelled", "ffmpeg cancelled before start", ""));
       return;
     }
-    const child = spawn(tools.ffmpeg, ["-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      windowsHide: true,
-    });
+    const cmd = limitedCommand(tools.ffmpeg, ["-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", ...args], tools.memoryLimit);
+    const child = spawn(cmd.file, cmd.args, { stdio: ["ignore", "pipe", "pipe"], windowsHide: true });
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     let stderr = "";
     let stdoutBuf = "";
     let last: FfmpegProgress | null = null;
-    let stopReason: "timeout" | "cancelled" | null = null;
+    let stopReason: "timeout" | "cancelled" | "limit" | null = null;
+    let limitMessage = "";
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
 
@@ -136,6 +153,24 @@ export function runFfmpeg(
       child.kill("SIGTERM");
       killTimer = setTimeout(() => child.kill("SIGKILL"), opts.killGraceMs ?? 2000);
       killTimer.unref();
+    };
+    // A bound crossed: nothing ffmpeg would still write is worth keeping, and memory may be the
+    // bound, so no grace period.
+    const stopAtLimit = (message: string) => {
+      if (stopReason || settled) return;
+      stopReason = "limit";
+      limitMessage = message;
+      child.kill("SIGKILL");
+    };
+    const limit = tools.memoryLimit;
+    const unwatch =
+      limit && child.pid !== undefined
+        ? watchMemory(child.pid, limit.bytes, (used) => stopAtLimit(`ffmpeg reached ${formatBytes(used)} of memory, over its ${formatBytes(limit.bytes)} limit (FFMPEG_MEMORY_LIMIT)`))
+        : () => undefined;
+    const checkFrames = (p: FfmpegProgress) => {
+      if (opts.maxFrames !== undefined && p.frame > opts.maxFrames) {
+        stopAtLimit(`ffmpeg wrote more than ${opts.maxFrames} frames, more than the source's probed duration holds`);
+      }
     };
     const onAbort = () => stop("cancelled");
     opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -154,6 +189,7 @@ export function runFfmpeg(
         stdoutBuf = stdoutBuf.slice(end);
         if (p) {
           last = p;
+          checkFrames(p);
           try {
             opts.onProgress?.(p);
           } catch {
@@ -164,13 +200,18 @@ export function runFfmpeg(
     });
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (chunk: string) => {
+      // The last line of the previous chunk too: a message may be split across two chunks.
+      const fresh = stderr.slice(stderr.lastIndexOf("\n") + 1) + chunk;
       stderr += chunk;
       if (stderr.length > 2 * STDERR_TAIL_BYTES) stderr = stderr.slice(-STDERR_TAIL_BYTES);
+      const hit = limitInStderr(fresh);
+      if (hit) stopAtLimit(hit);
     });
 
     const finish = (err: FfmpegError | null) => {
       if (settled) return;
       settled = true;
+      unwatch();
       clearTimeout(timeout);
       if (killTimer) clearTimeout(killTimer);
       opts.signal?.removeEventListener("abort", onAbort);
@@ -179,7 +220,8 @@ export function runFfmpeg(
     };
     child.on("error", (err) => finish(new FfmpegError("ffmpeg_failed", `cannot run ffmpeg: ${err.message}`, tail(stderr))));
     child.on("close", (code, signal) => {
-      if (stopReason === "cancelled") finish(new FfmpegError("cancelled", "ffmpeg cancelled", tail(stderr), code));
+      if (stopReason === "limit") finish(new FfmpegError("limit_exceeded", limitMessage, tail(stderr), code));
+      else if (stopReason === "cancelled") finish(new FfmpegError("cancelled", "ffmpeg cancelled", tail(stderr), code));
       else if (stopReason === "timeout") finish(new FfmpegError("timeout", `ffmpeg timed out after ${opts.timeoutS} s`, tail(stderr), code));
       else if (code === 0) finish(null);
       else {

@@ -12,6 +12,7 @@ import { execFile } from "node:child_process";
 import { access, chmod, constants, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
+import type { MemoryLimit } from "./child-limits.js";
 
 export type MediaToolsSource = "env" | "system" | "bundled";
 
@@ -24,6 +25,8 @@ export interface MediaTools {
   minor: number;
   /** where ffmpeg came from */
   source: MediaToolsSource;
+  /** the memory limit every ffmpeg/ffprobe child runs under (child-limits.ts); absent or null: none */
+  memoryLimit?: MemoryLimit | null;
 }
 
 export class MediaToolsError extends Error {
@@ -176,13 +179,32 @@ export async function bundledMediaTools(): Promise<MediaTools> {
 }
 
 export interface MediaConfig {
-  media: { ffmpegPath?: string | undefined; ffprobePath?: string | undefined };
+  /** `memoryLimitBytes`: FFMPEG_MEMORY_LIMIT, 0 for none */
+  media: { ffmpegPath?: string | undefined; ffprobePath?: string | undefined; memoryLimitBytes?: number | undefined };
+}
+
+/**
+ * `tools` with every child limited to `bytes` of memory (RLIMIT_DATA through util-linux's
+ * `prlimit`, see child-limits.ts); `tools` unchanged for 0. Only Linux has both the rlimit that
+ * counts mmap'd memory and the /proc the watchdog reads: elsewhere there is no limit. On Linux a
+ * missing `prlimit` is an error, not a silent "no limit".
+ */
+export async function withMemoryLimit(tools: MediaTools, bytes: number): Promise<MediaTools> {
+  if (!(bytes > 0) || process.platform !== "linux") return { ...tools, memoryLimit: null };
+  try {
+    await run("prlimit", ["--version"], 15_000);
+  } catch (err) {
+    throw new MediaToolsError(
+      `FFMPEG_MEMORY_LIMIT needs \`prlimit\` (util-linux) on PATH: install util-linux, or set FFMPEG_MEMORY_LIMIT=0 to run ffmpeg without a memory limit (${(err as Error).message})`,
+    );
+  }
+  return { ...tools, memoryLimit: { bytes, prlimit: "prlimit" } };
 }
 
 /**
  * Resolves each binary in order FFMPEG_PATH/FFPROBE_PATH, then PATH, then the npm-bundled one.
  * An explicit path that does not work is an error (never silently replaced by another binary).
- * `source` says where ffmpeg came from.
+ * `source` says where ffmpeg came from. Every child then runs under `memoryLimitBytes` (withMemoryLimit).
  */
 export async function locateMedia(config: MediaConfig): Promise<MediaTools> {
   const resolve = async (
@@ -205,5 +227,5 @@ export async function locateMedia(config: MediaConfig): Promise<MediaTools> {
   };
   const ffmpeg = await resolve("ffmpeg", config.media.ffmpegPath, "@ffmpeg-installer");
   const ffprobe = await resolve("ffprobe", config.media.ffprobePath, "@ffprobe-installer");
-  return mediaToolsFromPaths(ffmpeg.file, ffprobe.file, ffmpeg.source);
+  return withMemoryLimit(await mediaToolsFromPaths(ffmpeg.file, ffprobe.file, ffmpeg.source), config.media.memoryLimitBytes ?? 0);
 }

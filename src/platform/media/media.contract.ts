@@ -9,7 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FfmpegError, runFfmpeg, type FfmpegProgress } from "./ffmpeg-runner.js";
-import { makeClip } from "./media.fixtures.js";
+import { hlsPlaylistTo, makeClip } from "./media.fixtures.js";
 import type { MediaTools } from "./media-tools.js";
 import { decodeCheck, probe, ProbeError, videoCodecString } from "./probe.js";
 
@@ -88,6 +88,39 @@ export function mediaContract(name: string, getTools: () => Promise<MediaTools>)
       await expect(probe(tools, garbled, { timeoutS: 20 })).resolves.toMatchObject({ video: { codec: "h264" } });
       // …but no frame decodes.
       await expect(decodeCheck(tools, garbled, { frames: 5, timeoutS: 20 })).rejects.toMatchObject({ code: "corrupt" });
+    });
+
+    it("refuses a text HLS playlist or an ffconcat list, whatever its name, in probe and decodeCheck", async () => {
+      // What the tricks point at: a real, local MPEG-TS file.
+      const target = await makeClip(tools, path.join(dir, "target.ts"), { width: 160, height: 120, durationS: 1, audio: [] });
+      const tricks = {
+        "playlist.m3u8": hlsPlaylistTo(target, 1),
+        "upload.mp4": hlsPlaylistTo(target, 1),
+        "list.mp4": `ffconcat version 1.0\nfile ${path.basename(target)}\n`,
+      };
+      for (const [name, text] of Object.entries(tricks)) {
+        const file = path.join(dir, name);
+        await writeFile(file, text);
+        // Without a sniffed container only the accepted containers' demuxers may open it (the
+        // bundled ffprobe, guessing by the name, then fails in `mov`)…
+        await expect(probe(tools, file, { timeoutS: 20 }), name).rejects.toMatchObject({ name: "ProbeError", code: expect.stringMatching(/^(not_a_video|corrupt)$/) });
+        // …with one, only that demuxer (as upload validation and the conversion run it).
+        await expect(probe(tools, file, { timeoutS: 20, format: "mov" }), name).rejects.toMatchObject({ name: "ProbeError", code: "corrupt" });
+        await expect(decodeCheck(tools, file, { timeoutS: 20 }), name).rejects.toMatchObject({ code: "corrupt" });
+        await expect(decodeCheck(tools, file, { timeoutS: 20, format: "mov" }), name).rejects.toMatchObject({ code: "corrupt" });
+      }
+      // The same fences let the real thing through (an MP4: the bundled ffprobe crashes on MPEG-TS).
+      await expect(probe(tools, clip, { timeoutS: 20, format: "mov" })).resolves.toMatchObject({ container: "mp4", video: { width: 320 } });
+      await expect(decodeCheck(tools, target, { timeoutS: 20, format: "mpegts" })).resolves.toEqual({ frames: 5 });
+    });
+
+    it("decodeCheck stops at a frame larger than maxPixels", async () => {
+      await expect(decodeCheck(tools, clip, { frames: 5, timeoutS: 20, format: "mov", maxPixels: 90_112 })).resolves.toEqual({ frames: 5 });
+      await expect(decodeCheck(tools, clip, { frames: 5, timeoutS: 20, format: "mov", maxPixels: 50_000 })).rejects.toMatchObject({
+        name: "ProbeError",
+        code: "limit_exceeded",
+        message: "a 320x240 frame exceeds the decoder's limit of 50000 pixels (the picture grew past its probed size)",
+      });
     });
 
     it("runs ffmpeg with progress and reads the codec string of the output", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ProbeResult } from "./media.types.js";
-import { avcCodecString, bitDepthOf, parseHexdump, parseProbeJson } from "./probe.js";
+import { avcCodecString, bitDepthOf, decodeCheckArgs, parseHexdump, parseProbeJson, probeArgs } from "./probe.js";
 
 const NOT_DEFAULT = { default: 0, attached_pic: 0 };
 
@@ -201,5 +201,25 @@ describe("codec strings", () => {
     const avcC = "\n00000000: 0164 001f ffe1 0019 6764 001f acd9 4050  .d......gd....@P\n";
     expect(avcCodecString(parseHexdump(avcC))).toBe("avc1.64001f");
     expect(avcCodecString(new Uint8Array([0, 0, 0, 1, 0x68, 1, 2, 3]))).toBeNull();
+  });
+});
+
+describe("argv of the probe and the decode check", () => {
+  it("ffprobe: bounded probing, local files, the sniffed demuxer only (or the accepted ones)", () => {
+    const head = ["-v", "error", "-probesize", "50000000", "-analyzeduration", "20000000", "-print_format", "json", "-show_format", "-show_streams", "-show_chapters"];
+    expect(probeArgs("/d/up", "mov")).toEqual([...head, "-protocol_whitelist", "file", "-format_whitelist", "mov", "-f", "mov", "-i", "/d/up"]);
+    expect(probeArgs("/d/up")).toEqual([...head, "-protocol_whitelist", "file", "-format_whitelist", "mov,matroska,avi,mpegts,ogg", "-i", "/d/up"]);
+  });
+
+  it("decode check: the same fences and the probed picture's max_pixels", () => {
+    expect(decodeCheckArgs("/d/up", 3, { format: "mpegts", maxPixels: 137_984 })).toEqual([
+      "-v", "error",
+      "-protocol_whitelist", "file", "-format_whitelist", "mpegts", "-f", "mpegts", "-max_pixels", "137984", "-i", "/d/up",
+      "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", "3", "-f", "null", "-",
+    ]);
+    expect(decodeCheckArgs("/d/up", 5)).toEqual([
+      "-v", "error", "-protocol_whitelist", "file", "-format_whitelist", "mov,matroska,avi,mpegts,ogg", "-i", "/d/up",
+      "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", "5", "-f", "null", "-",
+    ]);
   });
 });

@@ -7,10 +7,13 @@
 import { spawn } from "node:child_process";
 import { open } from "node:fs/promises";
 import type { AudioStreamInfo, ChapterInfo, ProbeResult, SubtitleStreamInfo, VideoStreamInfo } from "./media.types.js";
+import { limitedCommand, type MemoryLimit } from "./child-limits.js";
 import type { MediaTools } from "./media-tools.js";
 import { FfmpegError, runFfmpeg } from "./ffmpeg-runner.js";
+import { ownSegmentInputArgs, sourceInputArgs } from "./input-guard.js";
 
-export type ProbeErrorCode = "not_a_video" | "corrupt" | "timeout";
+/** `limit_exceeded`: decoding crossed a bound (the probed picture size, the memory limit). */
+export type ProbeErrorCode = "not_a_video" | "corrupt" | "timeout" | "limit_exceeded";
 
 export class ProbeError extends Error {
   constructor(
@@ -294,9 +297,22 @@ interface Captured {
   timedOut: boolean;
 }
 
-function capture(file: string, args: string[], timeoutS: number, maxStdout = 32 * 1024 * 1024, mode: "text" | "buffer" = "text"): Promise<Captured> {
+/**
+ * Runs a short-lived child (ffprobe, a one-frame ffmpeg) under the memory limit's hard ceiling.
+ * No watchdog: these children read a bounded amount (PROBE_SIZE, one frame), so an allocation
+ * that fails just fails the probe.
+ */
+function capture(
+  file: string,
+  args: string[],
+  timeoutS: number,
+  limit: MemoryLimit | null | undefined,
+  maxStdout = 32 * 1024 * 1024,
+  mode: "text" | "buffer" = "text",
+): Promise<Captured> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], windowsHide: true });
+    const cmd = limitedCommand(file, args, limit);
+    const child = spawn(cmd.file, cmd.args, { stdio: ["ignore", "pipe", "pipe"], windowsHide: true });
     const out: Buffer[] = [];
     let outLen = 0;
     let stderr = "";
@@ -334,27 +350,39 @@ function classify(stderr: string): ProbeErrorCode {
   // all is "not a video". ffprobe prints "Invalid data found when processing input" for both, so
   // the more specific line decides.
   if (/moov atom not found|File ended prematurely|truncat|error reading header|No such file/i.test(stderr)) return "corrupt";
-  return /Invalid data found when processing input|unknown format|could not find codec parameters/i.test(stderr) ? "not_a_video" : "corrupt";
+  // "Format tty not on whitelist": a demuxer recognised it, but not a video container we read
+  // (text, a playlist…; see input-guard.ts).
+  return /Invalid data found when processing input|unknown format|could not find codec parameters|not on whitelist/i.test(stderr) ? "not_a_video" : "corrupt";
 }
 
 export interface ProbeOptions {
   timeoutS: number;
   /** throw `not_a_video` when there is no (non cover-art) video stream; default true */
   requireVideo?: boolean;
+  /**
+   * the ffmpeg demuxer the magic bytes say (input-guard.ts `demuxerOf`), forced with `-f`; without
+   * it ffprobe still chooses among the accepted containers' demuxers only
+   */
+  format?: string | null;
 }
 
-export async function probe(tools: Pick<MediaTools, "ffprobe">, filePath: string, opts: ProbeOptions): Promise<ProbeResult> {
-  const args = [
+/** The ffprobe argv of `probe()` (pure). */
+export function probeArgs(filePath: string, format: string | null = null): string[] {
+  return [
     "-v", "error",
     "-probesize", String(PROBE_SIZE),
     "-analyzeduration", String(ANALYZE_DURATION_US),
     "-print_format", "json",
     "-show_format", "-show_streams", "-show_chapters",
-    "-i", filePath,
+    ...sourceInputArgs(filePath, { format }),
   ];
+}
+
+export async function probe(tools: Pick<MediaTools, "ffprobe" | "memoryLimit">, filePath: string, opts: ProbeOptions): Promise<ProbeResult> {
+  const args = probeArgs(filePath, opts.format ?? null);
   let res: Captured;
   try {
-    res = await capture(tools.ffprobe, args, opts.timeoutS);
+    res = await capture(tools.ffprobe, args, opts.timeoutS, tools.memoryLimit);
   } catch (err) {
     throw new ProbeError("corrupt", `cannot run ffprobe: ${(err as Error).message}`);
   }
@@ -383,23 +411,28 @@ export async function probe(tools: Pick<MediaTools, "ffprobe">, filePath: string
   return result;
 }
 
+/** The ffmpeg argv of `decodeCheck()` (pure). */
+export function decodeCheckArgs(filePath: string, frames: number, input: { format?: string | null; maxPixels?: number | null } = {}): string[] {
+  return ["-v", "error", ...sourceInputArgs(filePath, input), "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", String(frames), "-f", "null", "-"];
+}
+
 /**
  * Decodes the first `frames` video frames to nothing (`-f null -`) and rejects with `corrupt`
  * when none decode. `-xerror` is not used: a few broken frames at the start of a phone clip are
- * common and playable; zero frames is not.
+ * common and playable; zero frames is not. `format` and `maxPixels` bound the read as in the
+ * conversion (input-guard.ts); a frame past `maxPixels` rejects with `limit_exceeded`.
  */
 export async function decodeCheck(
-  tools: Pick<MediaTools, "ffmpeg">,
+  tools: Pick<MediaTools, "ffmpeg" | "memoryLimit">,
   filePath: string,
-  opts: { frames?: number; timeoutS: number; signal?: AbortSignal },
+  opts: { frames?: number; timeoutS: number; signal?: AbortSignal; format?: string | null; maxPixels?: number | null },
 ): Promise<{ frames: number }> {
   const frames = opts.frames ?? 5;
   try {
-    const res = await runFfmpeg(
-      tools,
-      ["-v", "error", "-i", filePath, "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", String(frames), "-f", "null", "-"],
-      { timeoutS: opts.timeoutS, signal: opts.signal },
-    );
+    const res = await runFfmpeg(tools, decodeCheckArgs(filePath, frames, { format: opts.format, maxPixels: opts.maxPixels }), {
+      timeoutS: opts.timeoutS,
+      signal: opts.signal,
+    });
     const decoded = res.last?.frame ?? 0;
     if (decoded <= 0) throw new ProbeError("corrupt", "no video frame could be decoded", res.stderrTail);
     return { frames: decoded };
@@ -408,6 +441,7 @@ export async function decodeCheck(
     if (err instanceof FfmpegError) {
       if (err.code === "timeout") throw new ProbeError("timeout", `decoding did not finish within ${opts.timeoutS} s`, err.stderrTail);
       if (err.code === "cancelled") throw err;
+      if (err.code === "limit_exceeded") throw new ProbeError("limit_exceeded", err.message, err.stderrTail);
       // The file already probed as a video: failing to decode it means damaged data.
       throw new ProbeError("corrupt", `no video frame could be decoded: ${err.message}`, err.stderrTail);
     }
@@ -472,7 +506,7 @@ export function avcCodecFromIsoBmff(bytes: Uint8Array): string | null {
  * SPS. ffprobe is deliberately not used: the npm-bundled ffprobe build segfaults on the MPEG-TS
  * segments ffmpeg's HLS muxer writes.
  */
-export async function videoCodecString(tools: Pick<MediaTools, "ffmpeg">, filePath: string, opts: { timeoutS: number }): Promise<string | null> {
+export async function videoCodecString(tools: Pick<MediaTools, "ffmpeg" | "memoryLimit">, filePath: string, opts: { timeoutS: number }): Promise<string | null> {
   const fh = await open(filePath, "r");
   let head: Buffer;
   try {
@@ -486,8 +520,9 @@ export async function videoCodecString(tools: Pick<MediaTools, "ffmpeg">, filePa
   if (fromInit) return fromInit;
   const res = await capture(
     tools.ffmpeg,
-    ["-nostdin", "-v", "error", "-i", filePath, "-map", "0:v:0", "-c:v", "copy", "-frames:v", "1", "-f", "h264", "pipe:1"],
+    ["-nostdin", "-v", "error", ...ownSegmentInputArgs(filePath), "-map", "0:v:0", "-c:v", "copy", "-frames:v", "1", "-f", "h264", "pipe:1"],
     opts.timeoutS,
+    tools.memoryLimit,
     16 * 1024 * 1024,
     "buffer",
   );

@@ -4,11 +4,21 @@
  * claim a job with one conditional UPDATE; while a handler runs its worker renews a lease, and any
  * worker takes an active job whose lease passed as crashed and retries it.
  *
+ * Fair order: every job gets a turn at enqueue, its key's last turn + 1, but never earlier than
+ * the turn being served now (the highest turn among running jobs, else the lowest waiting one),
+ * and claims take the lowest turn, oldest first. Twelve jobs of one owner take turns 0–11; a
+ * second owner's job enqueued behind them takes the turn being served and goes next; an owner
+ * coming back later joins the current round instead of claiming the rounds it missed
+ * (start-time fair queuing with every job costing one). Only waiting and running jobs count, so
+ * turns start again from 0 whenever the queue drains. The order is a column, so the claim stays
+ * one conditional UPDATE: on PostgreSQL two workers claiming at once take the first two rows in
+ * turn order (SKIP LOCKED), which is again one per owner.
+ *
  * Events go to listeners in this process only (embedded mode is one process): every DbQueue over
  * the same `Db` object shares listeners, running jobs and the enqueue wake-up.
  */
 import { randomUUID } from "node:crypto";
-import type { Selectable } from "kysely";
+import { sql, type RawBuilder, type Selectable } from "kysely";
 import type { Db } from "../db/db.js";
 import type { JobsTable } from "../db/tables.js";
 import { JOB_NAMES, type JobName, type JobPayloads, type JobPolicy, type JobResults } from "./jobs.js";
@@ -79,6 +89,17 @@ function createdAtIso(): string {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/**
+ * The turn a job of `key` enqueued now takes (see the file comment): one statement, evaluated
+ * inside the INSERT or UPDATE that stores it. Two enqueues of one key racing on PostgreSQL may
+ * get the same turn; the tie goes by age, and the next round is back to one each.
+ */
+function turnFor(key: string): RawBuilder<number> {
+  return sql<number>`(select case when own.last is null or own.last + 1 < cur.turn then cur.turn else own.last + 1 end
+    from (select coalesce((select max(turn) from jobs where status = 'active'), (select min(turn) from jobs where status = 'waiting'), 0) as turn) cur,
+         (select max(turn) as last from jobs where fairness_key = ${key} and status in ('waiting', 'active')) own)`;
+}
+
 export class DbQueue implements Queue {
   readonly kind = "memory" as const;
   private readonly hub: Hub;
@@ -112,6 +133,7 @@ export class DbQueue implements Queue {
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], opts: EnqueueOptions): Promise<{ jobId: string; created: boolean }> {
     const jobId = opts.jobId;
     const now = new Date().toISOString();
+    const key = opts.fairnessKey ?? "";
     const fresh = {
       name,
       payload: JSON.stringify(payload),
@@ -126,6 +148,8 @@ export class DbQueue implements Queue {
       result: null,
       error_code: null,
       error_message: null,
+      fairness_key: key,
+      turn: turnFor(key),
       created_at: createdAtIso(),
       updated_at: now,
     };
@@ -175,16 +199,22 @@ export class DbQueue implements Queue {
   async position(jobId: string): Promise<number | null> {
     const row = await this.db
       .selectFrom("jobs")
-      .select(["created_at"])
+      .select(["turn", "created_at"])
       .where("id", "=", jobId)
       .where("status", "=", "waiting")
       .executeTakeFirst();
     if (!row) return null;
+    // ahead: the waiting jobs the claim's order (turn, created_at, id) puts first
     const ahead = await this.db
       .selectFrom("jobs")
       .select((eb) => eb.fn.countAll().as("n"))
       .where("status", "=", "waiting")
-      .where((eb) => eb.or([eb("created_at", "<", row.created_at), eb.and([eb("created_at", "=", row.created_at), eb("id", "<", jobId)])]))
+      .where((eb) =>
+        eb.or([
+          eb("turn", "<", row.turn),
+          eb.and([eb("turn", "=", row.turn), eb.or([eb("created_at", "<", row.created_at), eb.and([eb("created_at", "=", row.created_at), eb("id", "<", jobId)])])]),
+        ]),
+      )
       .executeTakeFirstOrThrow();
     return Number(ahead.n) + 1;
   }
@@ -300,6 +330,8 @@ export class DbQueue implements Queue {
       .where("run_at", "<=", iso(now))
       // only names this code has handlers for (a newer version may have queued others)
       .where("name", "in", names)
+      // round-robin by fairness key (see the file comment), oldest first within a turn
+      .orderBy("turn")
       .orderBy("created_at")
       .orderBy("id")
       .limit(1)

@@ -395,6 +395,38 @@ export function queueContract(label: string, opts: { skip: boolean; setup: () =>
       expect(await q.position(a)).toBeNull();
     });
 
+    it("takes turns by fairness key: one owner's backlog does not hold the others back", async () => {
+      // the API enqueues, a worker in another process takes the jobs
+      const api = openElsewhere();
+      const q = open();
+      const rec = recorder(q);
+      const a = Array.from({ length: 12 }, (_, i) => ({ jobId: newId(), name: `a${i}` }));
+      const [b, c, d] = [newId(), newId(), newId()];
+      for (const job of a) await api.enqueue(NAME, transcodeJob(job.name), { jobId: job.jobId, fairnessKey: "owner-a" });
+      await api.enqueue(NAME, transcodeJob("b"), { jobId: b, fairnessKey: "owner-b" });
+      await api.enqueue(NAME, transcodeJob("c"), { jobId: c, fairnessKey: "owner-c" });
+      // the line as the owners are told it: B and C are next after A's first, not after A's twelve
+      expect([await q.position(a[0]!.jobId), await q.position(b), await q.position(c), await api.position(a[1]!.jobId)]).toEqual([1, 2, 3, 4]);
+      expect(await q.position(a[11]!.jobId)).toBe(14);
+
+      const order: string[] = [];
+      await q.work(
+        handlers(async (payload) => {
+          order.push(payload.videoId);
+          // a new owner arriving in the middle of A's backlog waits for one of A's jobs at most
+          if (payload.videoId === "a3") await api.enqueue(NAME, transcodeJob("d"), { jobId: d, fairnessKey: "owner-d" });
+          return transcodeResult(payload.videoId);
+        }),
+        { concurrency: 1 },
+      );
+      for (const id of [...a.map((j) => j.jobId), b, c, d]) await rec.waitFor(isEvent("completed", id), `completion of ${id}`);
+      expect(order.slice(0, 4)).toEqual(["a0", "b", "c", "a1"]);
+      expect(order.indexOf("d")).toBeGreaterThan(order.indexOf("a3"));
+      expect(order.indexOf("d")).toBeLessThanOrEqual(order.indexOf("a3") + 2);
+      // one owner's jobs keep their own order
+      expect(order.filter((n) => n.startsWith("a"))).toEqual(a.map((j) => j.name));
+    });
+
     it("cancels a waiting job: it leaves the line, never runs, and fails as `cancelled`", async () => {
       const q = open();
       const rec = recorder(q);

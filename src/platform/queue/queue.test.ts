@@ -8,13 +8,15 @@ import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { Redis } from "ioredis";
-import { describe, expect, it } from "vitest";
+import { Queue as BullMQQueue } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../config.js";
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from "../../test/test-env.js";
 import { createDb, migrateToLatest, type Db } from "../db/db.js";
-import { BullQueue } from "./bullmq.queue.js";
+import { BullQueue, fairKeys } from "./bullmq.queue.js";
 import { DbQueue } from "./db.queue.js";
-import { queueContract, type ContractQueueOptions, type QueueHarness } from "./queue.contract.js";
+import { fastPolicies, queueContract, transcodeJob, transcodeResult, type ContractQueueOptions, type QueueHarness } from "./queue.contract.js";
+import type { JobEvent } from "./queue.js";
 import { createQueue } from "./queue.factory.js";
 
 const pgUrl = TEST_DATABASE_URL;
@@ -113,6 +115,94 @@ queueContract("BullQueue", {
       },
     };
   },
+});
+
+/**
+ * BullMQ's admission (see bullmq.queue.ts) puts a job in its key's line, adds it held, and later
+ * chooses and promotes it: a process dying between two of those steps must neither lose the job
+ * nor hold anybody up. The states such a death leaves are written here by hand, as the scripts
+ * leave them.
+ */
+describe.skipIf(!redisUrl)("BullQueue admission when a process dies mid-way", () => {
+  const NAME = "video.transcode" as const;
+  const HOLD_MS = 24 * 3600 * 1000;
+  const prefix = `vidflux-test-admit-${randomUUID()}`;
+  const keys = fairKeys(prefix, NAME);
+  let redis: Redis;
+  const opened: Array<{ close(): Promise<void> }> = [];
+  const open = () => {
+    const q = new BullQueue(redisUrl!, { prefix, policies: fastPolicies(), lockDurationMs: 5_000, stalledIntervalMs: 300, abortGraceMs: 300, admitIntervalMs: 100, admitStaleMs: 300 });
+    opened.push(q);
+    return q;
+  };
+  const completions = (q: BullQueue) => {
+    const done = new Set<string>();
+    q.onEvent((e: JobEvent) => e.kind === "completed" && done.add(e.jobId));
+    return async (jobId: string, timeoutMs = 5_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!done.has(jobId)) {
+        if (Date.now() > deadline) throw new Error(`${jobId} did not complete within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+  };
+
+  beforeAll(() => {
+    redis = new Redis(redisUrl!);
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((q) => q.close()));
+    let cursor = "0";
+    do {
+      const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
+      cursor = next;
+      if (found.length > 0) await redis.del(...found);
+    } while (cursor !== "0");
+    await redis.quit();
+  });
+
+  it("an admission whose process died after choosing the job but before promoting it is made again", async () => {
+    const q = open();
+    const completed = completions(q);
+    const [first, second] = [`job-${randomUUID()}`, `job-${randomUUID()}`];
+    await q.enqueue(NAME, transcodeJob("first"), { jobId: first, fairnessKey: "k1" });
+    // the wait list holds `first`: `second` stays held in its line
+    await q.enqueue(NAME, transcodeJob("second"), { jobId: second, fairnessKey: "k2" });
+    expect(await redis.lrange(`${keys.base}list:k2`, 0, -1)).toEqual([second]);
+    // what the admission script leaves when its process dies before the promote
+    await redis.multi().lpop(`${keys.base}list:k2`).hdel(keys.keyof, second).zrem(keys.ready, "k2").zadd(keys.admitting, Date.now(), second).exec();
+
+    await q.work({ [NAME]: async (payload) => transcodeResult(payload.videoId) }, { concurrency: 1 });
+    await completed(first);
+    await completed(second);
+    expect(await redis.zcard(keys.admitting)).toBe(0);
+  });
+
+  it("an enqueue that died between putting its job in line and adding it holds up nobody, and one still adding keeps its place", async () => {
+    const q = open();
+    const completed = completions(q);
+    await q.work({ [NAME]: async (payload) => transcodeResult(payload.videoId) }, { concurrency: 1 });
+    // listed by an enqueue that then died: nothing to admit, and its marker runs out
+    // (as the hold script writes it: one atomic step)
+    const listed = (id: string, markerMs: number) =>
+      redis.multi().set(`${keys.base}adding:${id}`, "1", "PX", markerMs).rpush(`${keys.base}list:k`, id).hset(keys.keyof, id, "k").zadd(keys.ready, -1e12, "k").exec();
+    const ghost = `job-${randomUUID()}`;
+    await listed(ghost, 500);
+    const behind = `job-${randomUUID()}`;
+    await q.enqueue(NAME, transcodeJob("behind"), { jobId: behind, fairnessKey: "k" });
+    await completed(behind);
+
+    // listed by an enqueue still adding its job: the admitter passes it by until the job is there
+    const slow = `job-${randomUUID()}`;
+    await listed(slow, 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await redis.lrange(`${keys.base}list:k`, 0, -1)).toEqual([slow]);
+    const bull = new BullMQQueue(NAME, { connection: { url: redisUrl!, maxRetriesPerRequest: null }, prefix });
+    opened.push(bull);
+    await bull.add(NAME, transcodeJob("slow"), { jobId: slow, delay: HOLD_MS, attempts: 1 });
+    await redis.del(`${keys.base}adding:${slow}`);
+    await completed(slow);
+  });
 });
 
 describe("createQueue", () => {

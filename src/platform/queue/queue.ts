@@ -67,6 +67,13 @@ export interface JobInspection {
 export interface EnqueueOptions {
   /** Idempotency key: enqueueing an id that is waiting or active is a no-op. */
   jobId: string;
+  /**
+   * Whose turn the job takes (the videos domain passes the owner's id): waiting jobs are taken
+   * round-robin by key, oldest first within a key, so one key's backlog never holds the others
+   * back and a key seen for the first time is served within a round. Jobs without a key share
+   * one. Per owner, not per video: a video split into several jobs still takes one turn at a time.
+   */
+  fairnessKey?: string;
 }
 
 export interface Queue {
@@ -76,7 +83,10 @@ export interface Queue {
   work(handlers: JobHandlers, opts: { concurrency: number }): Promise<void>;
   /** Backend side: progress/completion/failure messages of every job, from any worker. */
   onEvent(listener: (e: JobEvent) => void): () => void;
-  /** 1-based position among waiting jobs, null when not waiting. */
+  /**
+   * 1-based position among waiting jobs in the order they will be taken (turns by fairness key),
+   * null when not waiting. A snapshot: a key seen for the first time may still go ahead of it.
+   */
   position(jobId: string): Promise<number | null>;
   /**
    * The job's state, or null when no job has this id (never enqueued, or removed: BullMQ drops a

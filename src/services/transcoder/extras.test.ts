@@ -26,14 +26,16 @@ describe("thumbnails", () => {
     expect(choosePoster([null, null])).toBeNull();
   });
 
-  it("builds the thumbnail command (all candidates in one process)", () => {
+  it("builds the thumbnail command (all candidates in one process, each input fenced like the encode's, without -t)", () => {
     const probe = probeOf(videoStream({ width: 1280, height: 720, index: 1 }));
     const shots = [
       { timeS: 0.3, jpeg: "/j/c0.jpg", gray: "/j/c0.gray" },
       { timeS: 1.5, jpeg: "/j/c1.jpg", gray: "/j/c1.gray" },
     ];
     expect(buildThumbnailArgs(probe, shots, { width: 1280, height: 720 }, "/j/src")).toEqual([
-      "-y", "-v", "error", "-ss", "0.300", "-i", "/j/src", "-ss", "1.500", "-i", "/j/src",
+      "-y", "-v", "error",
+      "-protocol_whitelist", "file", "-format_whitelist", "mov", "-f", "mov", "-max_pixels", "1081344", "-ss", "0.300", "-i", "/j/src",
+      "-protocol_whitelist", "file", "-format_whitelist", "mov", "-f", "mov", "-max_pixels", "1081344", "-ss", "1.500", "-i", "/j/src",
       "-filter_complex",
       "[0:1]scale=1280:720,setsar=1,split=2[t0][p0];[p0]scale=16:16,format=gray[g0];" +
         "[1:1]scale=1280:720,setsar=1,split=2[t1][p1];[p1]scale=16:16,format=gray[g1]",
@@ -60,7 +62,12 @@ describe("subtitles", () => {
       { streamIndex: 4, language: "und", name: "Signs", dir: "1" },
       { streamIndex: 5, language: "und", name: "Subtitles 3", dir: "2" },
     ]);
-    expect(buildSubtitleArgs("/j/src", 2, "/j/s.vtt")).toEqual(["-y", "-v", "error", "-i", "/j/src", "-map", "0:2", "-c:s", "webvtt", "-f", "webvtt", "/j/s.vtt"]);
+    expect(buildSubtitleArgs(probe, "/j/src", 2, "/j/s.vtt")).toEqual([
+      "-y", "-v", "error",
+      // 640 × 384 × 1.1; 3 s × 1.02 + 1
+      "-protocol_whitelist", "file", "-format_whitelist", "mov", "-f", "mov", "-max_pixels", "270336", "-t", "4.060", "-i", "/j/src",
+      "-map", "0:2", "-c:s", "webvtt", "-f", "webvtt", "/j/s.vtt",
+    ]);
   });
 
   it("one-segment VOD playlist", () => {

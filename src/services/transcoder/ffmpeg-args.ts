@@ -5,8 +5,13 @@
  *
  * Output layout under `paths.outDir` (mirrored 1:1 under the job's storage prefix): see
  * `src/contracts/media-layout.ts` (`hls/<quality>/…` per rung, `hls/audio/<dir>/…` per audio stream).
+ *
+ * Every input goes through `platform/media/input-guard.ts`: the source is read with the demuxer
+ * its probe found, local files only, its frames no larger than probed (`-max_pixels`) and no
+ * further than the probed duration (`-t`); our own playlists with the HLS demuxer only.
  */
 import path from "node:path";
+import { ownHlsInputArgs, sourceInputArgs, sourceInputOf } from "../../platform/media/input-guard.js";
 import type { ProbeResult } from "../../platform/media/media.types.js";
 import { audioDir, INIT_NAME, PLAYLIST_NAME, rungDir, segmentPattern } from "../../contracts/media-layout.js";
 import type { SegmentType, TranscodeOptions } from "../../contracts/transcode.messages.js";
@@ -139,7 +144,7 @@ export function buildTranscodeArgs(probe: ProbeResult, rungs: readonly Rung[], o
     rungs.length === 1
       ? `${head},${rungChain(rungs[0]!)}[v0]`
       : `${head},split=${rungs.length}${rungs.map((_, i) => `[s${i}]`).join("")};` + rungs.map((r, i) => `[s${i}]${rungChain(r)}[v${i}]`).join(";");
-  const args: string[] = [...GLOBAL, "-i", paths.input, "-filter_complex", graph];
+  const args: string[] = [...GLOBAL, ...sourceInputArgs(paths.input, sourceInputOf(probe)), "-filter_complex", graph];
   rungs.forEach((r, i) => {
     args.push("-map", `[v${i}]`, ...videoEncoder(r, opts), ...hlsOutput(path.join(paths.outDir, rungDir(r.quality)), opts));
   });
@@ -156,7 +161,7 @@ export function buildRungArgs(probe: ProbeResult, rung: Rung, opts: TranscodeOpt
   const v = videoIndex(probe);
   const args: string[] = [
     ...GLOBAL,
-    "-i", paths.input,
+    ...sourceInputArgs(paths.input, sourceInputOf(probe)),
     "-filter_complex", `[0:${v}]fps=${rung.fpsArg},${rungChain(rung)}[v0]`,
     "-map", "[v0]",
     ...videoEncoder(rung, opts),
@@ -175,8 +180,8 @@ export function buildRungArgs(probe: ProbeResult, rung: Rung, opts: TranscodeOpt
  * not allow: `aac_adtstoasc` moves that configuration into the track header.
  */
 export function buildMp4Args(videoPlaylist: string, audioPlaylist: string | null, output: string, segmentType: SegmentType): string[] {
-  const args: string[] = [...GLOBAL, "-i", videoPlaylist];
-  if (audioPlaylist) args.push("-i", audioPlaylist);
+  const args: string[] = [...GLOBAL, ...ownHlsInputArgs(videoPlaylist)];
+  if (audioPlaylist) args.push(...ownHlsInputArgs(audioPlaylist));
   args.push("-map", "0:v:0");
   if (audioPlaylist) args.push("-map", "1:a:0");
   args.push("-c", "copy");
@@ -209,12 +214,13 @@ export interface ThumbnailShot {
  * with `-ss` before `-i` (fast: jumps to the keyframe before, then decodes up to the exact time).
  * Each shot gives a JPEG of `size` and a 16x16 raw grayscale copy of the same frame (256 bytes)
  * to measure its brightness without an image library. `-update 1` writes a single image to a
- * plain file name (no %d pattern).
+ * plain file name (no %d pattern). No `-t`: each input yields one frame.
  */
 export function buildThumbnailArgs(probe: ProbeResult, shots: readonly ThumbnailShot[], size: { width: number; height: number }, input: string): string[] {
   const v = videoIndex(probe);
+  const guard = { ...sourceInputOf(probe), capS: null };
   const args: string[] = [...GLOBAL];
-  for (const s of shots) args.push("-ss", s.timeS.toFixed(3), "-i", input);
+  for (const s of shots) args.push(...sourceInputArgs(input, { ...guard, seekS: s.timeS }));
   const graph = shots
     .map((_, i) => `[${i}:${v}]scale=${size.width}:${size.height},setsar=1,split=2[t${i}][p${i}];[p${i}]scale=${GRAY_PROBE_SIDE}:${GRAY_PROBE_SIDE},format=gray[g${i}]`)
     .join(";");
@@ -230,8 +236,9 @@ export function buildThumbnailArgs(probe: ProbeResult, shots: readonly Thumbnail
 
 /**
  * A text subtitle stream (SubRip, mov_text, ASS/SSA, WebVTT) converted to WebVTT. ASS styling
- * and positioning are dropped by the conversion; the text and timing are kept.
+ * and positioning are dropped by the conversion; the text and timing are kept. Read with the
+ * source's bounds like the video (no picture is decoded, so `-max_pixels` is moot but harmless).
  */
-export function buildSubtitleArgs(input: string, streamIndex: number, output: string): string[] {
-  return [...GLOBAL, "-i", input, "-map", `0:${streamIndex}`, "-c:s", "webvtt", "-f", "webvtt", output];
+export function buildSubtitleArgs(probe: ProbeResult, input: string, streamIndex: number, output: string): string[] {
+  return [...GLOBAL, ...sourceInputArgs(input, sourceInputOf(probe)), "-map", `0:${streamIndex}`, "-c:s", "webvtt", "-f", "webvtt", output];
 }

@@ -3,7 +3,7 @@
  * conversion writes goes through here, typed by the media layout and recorded (sizes for the
  * bandwidth figures, keys for the stale-output sweep).
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { objectContentType, playlistIn } from "../../contracts/media-layout.js";
 import { TranscodeError } from "../../contracts/transcode.messages.js";
@@ -42,6 +42,8 @@ export class HlsPublisher {
   readonly sizes = new Map<string, number>();
   /** relative paths of every object written (files, playlists, master, MP4s) */
   readonly written = new Set<string>();
+  /** relative path → bytes of its last write: a playlist rewritten while growing counts once */
+  private readonly stored = new Map<string, number>();
   private readonly renditions: RenditionState[];
 
   constructor(
@@ -74,12 +76,22 @@ export class HlsPublisher {
   async put(rel: string, body: Buffer | string): Promise<void> {
     await storageOp(`uploading ${rel}`, () => this.storage.put(this.key(rel), body, { contentType: objectContentType(rel) }));
     this.written.add(rel);
+    this.stored.set(rel, typeof body === "string" ? Buffer.byteLength(body) : body.length);
   }
 
   /** Uploads a local file stored elsewhere than the output dir (an MP4) as `rel`. */
   async putFile(rel: string, local: string): Promise<void> {
+    const { size } = await stat(local);
     await storageOp(`uploading ${rel}`, () => this.storage.putFile(this.key(rel), local, { contentType: objectContentType(rel) }));
     this.written.add(rel);
+    this.stored.set(rel, size);
+  }
+
+  /** Bytes of everything written so far, each object at its last size: what the conversion stores. */
+  storedBytes(): number {
+    let total = 0;
+    for (const n of this.stored.values()) total += n;
+    return total;
   }
 
   private async readPlaylist(r: RenditionState): Promise<string | null> {

@@ -46,7 +46,7 @@ describe("storyboard ffmpeg command", () => {
     expect(plan).toMatchObject({ intervalS: 3, count: 84, columns: 10, rows: 9 });
     expect(buildStoryboardArgs("/j/out/hls/240p/index.m3u8", plan, "/j/extras/storyboard.jpg")).toEqual([
       "-y", "-v", "error",
-      "-i", "/j/out/hls/240p/index.m3u8",
+      "-protocol_whitelist", "file", "-format_whitelist", "hls,mpegts,mov", "-f", "hls", "-i", "/j/out/hls/240p/index.m3u8",
       "-filter_complex", "[0:v:0]fps=1/3:round=up,scale=120:90,setsar=1,pad=160:90:20:0:black,tile=10x9[sb]",
       "-map", "[sb]",
       "-frames:v", "1",

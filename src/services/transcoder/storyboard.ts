@@ -11,6 +11,7 @@
  * its middle, which is what a viewer scrubbing for a scene needs to recognise.
  */
 import { STORYBOARD_IMAGE } from "../../contracts/media-layout.js";
+import { ownHlsInputArgs } from "../../platform/media/input-guard.js";
 
 export const STORYBOARD_TILE_WIDTH = 160;
 export const STORYBOARD_TILE_HEIGHT = 90;
@@ -91,14 +92,15 @@ export function planStoryboard(
  * count ceil(D/N), see REMAINDER_SLACK) BEFORE scaling, so only kept frames are scaled; `pad`
  * letterboxes into the tile; `tile=CxR` lays tiles out row by row and, at the end of the input,
  * flushes a partly filled sheet (empty cells stay black). `-frames:v 1` keeps the first sheet.
- * Only filters and options that exist in ffmpeg 4.1 (the npm-bundled build) are used.
+ * Only filters and options that exist in ffmpeg 4.1 (the npm-bundled build) are used. The
+ * playlist is ours, so it is opened as HLS and nothing else (input-guard.ts `ownHlsInputArgs`).
  */
 export function buildStoryboardArgs(input: string, plan: StoryboardPlan, output: string): string[] {
   const p = plan;
   const graph =
     `[0:v:0]fps=1/${p.intervalS}:round=up,scale=${p.pictureWidth}:${p.pictureHeight},setsar=1,` +
     `pad=${p.tileWidth}:${p.tileHeight}:${p.offsetX}:${p.offsetY}:black,tile=${p.columns}x${p.rows}[sb]`;
-  return ["-y", "-v", "error", "-i", input, "-filter_complex", graph, "-map", "[sb]", "-frames:v", "1", "-q:v", "4", "-f", "image2", "-update", "1", output];
+  return ["-y", "-v", "error", ...ownHlsInputArgs(input), "-filter_complex", graph, "-map", "[sb]", "-frames:v", "1", "-q:v", "4", "-f", "image2", "-update", "1", output];
 }
 
 /** WebVTT timestamp `HH:MM:SS.mmm` (hours always present: valid for any length). */

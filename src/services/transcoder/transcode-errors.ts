@@ -26,6 +26,9 @@ export function fromFfmpeg(err: unknown, what: string): TranscodeError {
         return new TranscodeError("timeout", `${what} timed out`, { cause: err });
       case "cancelled":
         return new TranscodeError("cancelled", `${what} cancelled`, { cause: err });
+      case "limit_exceeded":
+        // The same source crosses the same bound next time.
+        return new TranscodeError("limit_exceeded", `${what} stopped: ${err.message}`.slice(0, 1000), { cause: err, retryable: false });
       case "ffmpeg_failed":
         // An exit code is ffmpeg refusing the input/arguments: deterministic. No exit code means
         // it was killed (OOM killer, a signal): worth another attempt.

@@ -11,6 +11,8 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { TranscodeJob, TranscodeResult } from "../../contracts/transcode.messages.js";
+import { limitForSource } from "../../platform/media/child-limits.js";
+import { sourceInputOf } from "../../platform/media/input-guard.js";
 import type { MediaTools } from "../../platform/media/media-tools.js";
 import type { JobContext } from "../../platform/queue/queue.js";
 import type { Storage } from "../../platform/storage/storage.js";
@@ -61,7 +63,8 @@ async function runPhases(deps: TranscodeHandlerDeps, a: Attempt): Promise<Transc
   for (const d of plan.dirs) await mkdir(path.join(outDir, d), { recursive: true });
   const cx: PhaseContext = {
     storage: deps.storage,
-    tools: deps.tools,
+    // Every child of this job: FFMPEG_MEMORY_LIMIT plus the allowance of the source's probed size.
+    tools: { ...deps.tools, memoryLimit: limitForSource(deps.tools.memoryLimit, sourceInputOf(job.probe).maxPixels) },
     signal,
     remainingS: deadlineIn(opts.timeoutS),
     log: deps.log,

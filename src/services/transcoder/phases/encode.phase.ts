@@ -7,6 +7,7 @@
 import { audioDir, masterRelative, MASTER_REL, playlistIn, rungDir } from "../../../contracts/media-layout.js";
 import type { SegmentType, TranscodeJob } from "../../../contracts/transcode.messages.js";
 import { runFfmpeg, type FfmpegProgress } from "../../../platform/media/ffmpeg-runner.js";
+import { frameLimit } from "../../../platform/media/input-guard.js";
 import { assertNever } from "../../../lib/assert-never.js";
 import { AAC_CODEC, AUDIO_BITRATE, AUDIO_CHANNELS, buildRungArgs, buildTranscodeArgs, type TranscodePaths } from "../ffmpeg-args.js";
 import { buildMasterPlaylist, parseMediaPlaylist, type MasterAudio, type MasterVariant } from "../playlists.js";
@@ -107,13 +108,19 @@ function startPoller(tick: () => Promise<void>, intervalMs: number, onError: () 
   };
 }
 
-/** The ffmpeg run(s) of the encode: one for every rung, or one per rung (TRANSCODE_MODE). */
+/**
+ * The ffmpeg run(s) of the encode: one for every rung, or one per rung (TRANSCODE_MODE). Besides
+ * the input's `-t`, each run stops with `limit_exceeded` past the frames the probed duration holds
+ * at the rungs' (common) frame rate: the check the issue asks for after `-t`, made while ffmpeg
+ * runs so a source whose timestamps dodge `-t` cannot keep it busy until the job's timeout.
+ */
 async function runEncoders(cx: PhaseContext, x: EncodeInput, signal: AbortSignal, onProgress: ProgressSink): Promise<void> {
   const { job, plan } = x;
   const opts = job.options;
   const paths = { input: x.input, outDir: x.outDir };
+  const maxFrames = plan.durationS !== null ? frameLimit(plan.durationS, plan.rungs[0]!.fps) : undefined;
   const run = (args: string[], base: number, span: number) =>
-    runFfmpeg(cx.tools, args, { timeoutS: cx.remainingS(), signal, durationS: plan.durationS, onProgress: onProgress(base, span) });
+    runFfmpeg(cx.tools, args, { timeoutS: cx.remainingS(), signal, durationS: plan.durationS, onProgress: onProgress(base, span), maxFrames });
   switch (opts.mode) {
     case "single":
       await run(buildTranscodeArgs(job.probe, plan.rungs, opts, paths), 0, 100);

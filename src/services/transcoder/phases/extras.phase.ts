@@ -144,7 +144,7 @@ async function makeSubtitles(s: Secondary, durationS: number, pts: number | null
   const { publisher } = s.cx;
   for (const sub of planSubtitles(s.job.probe)) {
     const file = path.join(s.workDir, `sub-${sub.streamIndex}.vtt`);
-    if (!(await runSecondary(s, buildSubtitleArgs(s.input, sub.streamIndex, file), `subtitle stream ${sub.streamIndex}`))) continue;
+    if (!(await runSecondary(s, buildSubtitleArgs(s.job.probe, s.input, sub.streamIndex, file), `subtitle stream ${sub.streamIndex}`))) continue;
     let vtt = await readFile(file, "utf8");
     if (pts !== null) vtt = withTimestampMap(vtt, pts);
     const dir = subtitleDir(sub.dir);

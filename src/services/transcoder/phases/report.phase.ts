@@ -112,7 +112,11 @@ export interface ReportInput extends Omit<ResultInput, "codecs" | "plan"> {
   codecs: Readonly<Record<string, string>>;
 }
 
-/** Builds the result, writes the final master, removes stale outputs and reports 100 %. */
+/**
+ * Builds the result, writes the final master, removes stale outputs and reports 100 %. The result
+ * carries the bytes stored (the quota counts them): the publisher's total, known only once the
+ * master is written, which is why buildResult leaves it out.
+ */
 export async function reportPhase(cx: PhaseContext, x: ReportInput): Promise<TranscodeResult> {
   const codecs = await completeCodecs(cx, x.plan, x.outDir, x.playlists, x.codecs);
   const result = buildResult({ ...x, codecs });
@@ -123,5 +127,5 @@ export async function reportPhase(cx: PhaseContext, x: ReportInput): Promise<Tra
   await removeStale(cx.storage, prefix, new Set([...cx.publisher.written].map((rel) => `${prefix}${rel}`)), cx.log);
   cx.reporter.send("uploading", 100, 0, true);
   await cx.reporter.flush();
-  return result;
+  return { ...result, storedBytes: cx.publisher.storedBytes() };
 }
