@@ -60,9 +60,13 @@ describe("WorkerPool", () => {
     const running = p.run({ ms: 2000, value: 1 });
     const waiting = p.run({ ms: 0, value: 2 });
     await new Promise((r) => setTimeout(r, 100));
+    // The expectations are attached before close() rejects the tasks: a rejection nobody
+    // listens to yet is an unhandled rejection, which fails the whole run.
+    const runningRejected = expect(running).rejects.toBeInstanceOf(WorkerPoolError);
+    const waitingRejected = expect(waiting).rejects.toMatchObject({ code: "closed" });
     await p.close();
-    await expect(running).rejects.toBeInstanceOf(WorkerPoolError);
-    await expect(waiting).rejects.toMatchObject({ code: "closed" });
+    await runningRejected;
+    await waitingRejected;
     await expect(p.run({ ms: 0, value: 3 })).rejects.toMatchObject({ code: "closed" });
   });
 });
