@@ -25,5 +25,5 @@ export default tseslint.config(
   },
   { files: [".dependency-cruiser.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable" } } },
   { files: ["scripts/**/*.mjs", "bench/**/*.mjs"], languageOptions: { globals: { URL: "readonly", console: "readonly", process: "readonly" } } },
-  { files: ["public/**/*.js"], languageOptions: { globals: { window: "readonly", document: "readonly", fetch: "readonly", console: "readonly", localStorage: "readonly", WebSocket: "readonly", EventSource: "readonly", URL: "readonly", Hls: "readonly", FormData: "readonly", setTimeout: "readonly" } } },
+  { files: ["public/**/*.js"], languageOptions: { globals: { window: "readonly", document: "readonly", fetch: "readonly", console: "readonly", localStorage: "readonly", WebSocket: "readonly", EventSource: "readonly", URL: "readonly", URLSearchParams: "readonly", Headers: "readonly", Hls: "readonly", FormData: "readonly", setTimeout: "readonly" } } },
 );

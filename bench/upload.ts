@@ -119,7 +119,7 @@ async function tusUpload(base: string, token: string, block: Buffer): Promise<{ 
   const t0 = process.hrtime.bigint();
   const created = await request(`${base}/api/videos/upload/`, "POST", { ...auth, "upload-length": String(SIZE), "upload-metadata": meta, "content-length": "0" });
   if (created.status !== 201) throw new Error(`POST ${created.status}: ${created.body}`);
-  const url = String(created.headers.location);
+  const url = new URL(String(created.headers.location), base).toString();
   let offset = 0;
   while (offset < SIZE) {
     const n = Math.min(CHUNK, SIZE - offset);
@@ -166,7 +166,7 @@ async function main(): Promise<void> {
       .values({ id: userId, username: "bench", username_key: "bench", email: "bench@example.test", password_hash: "x", role: "uploader", display_name: "bench", bio: "", avatar_key: null, is_active: 1, date_joined: nowIso(), last_login: null })
       .execute();
     const domains = await composeDomains(ctx);
-    const token = await domains.users.tokens.signAccess(userId, 0);
+    const token = (await domains.users.auth.issueTokens({ id: userId, token_version: 0 })).access;
     await closeDomains(domains);
     await ctx.close();
 

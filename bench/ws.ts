@@ -482,8 +482,8 @@ async function prepare(env: Record<string, string>): Promise<{ videoId: string; 
         )
         .execute();
     }
-    // Access tokens only: the sockets never refresh, so no refresh-token rows are needed.
-    const tokens = await Promise.all(ids.map((id) => domains.users.tokens.signAccess(id, 0)));
+    // One session each (access tokens are bound to a live refresh-token family).
+    const tokens = await Promise.all(ids.map(async (id) => (await domains.users.auth.issueTokens({ id, token_version: 0 })).access));
     const videoId = newId();
     await insertReadyVideo(ctx, { id: videoId, ownerId: ids[0]!, visibility: "public", media: playbackMedia(videoId), durationS: PLAYBACK_DURATION_S });
     return { videoId, tokens };

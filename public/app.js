@@ -1,7 +1,11 @@
 // vidflux web client: plain ES module, no build step. Hash routes: #/ (catalogue), #/login,
 // #/upload, #/watch/<id>. DOM is built with createElement/textContent only (no innerHTML), and
-// nothing runs inline, so the page works under the app's CSP (script-src 'self').
-const { Hls, tus } = window;
+// nothing runs inline, so the page works under the app's CSP (script-src 'self'). Every API call
+// goes through api.js, typed by the OpenAPI document (`npm run typecheck` checks this file).
+import { ApiError, createApi } from "./api.js";
+
+// the vendor bundles' globals (classic scripts loaded before this module)
+const { Hls, tus } = /** @type {any} */ (window);
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const SESSION_KEY = "vidflux.session";
@@ -41,17 +45,9 @@ function fmtBytes(n) {
 const fmtBitrate = (b) => (b ? `${Math.round(b / 1000)} kb/s` : "–");
 const langName = (code) => code || "unknown";
 
-class ApiError extends Error {
-  constructor(status, body) {
-    super(body?.error?.message ?? `HTTP ${status}`);
-    this.status = status;
-    this.details = body?.error?.details ?? null;
-  }
-}
-
 /** A readable message, with per-field validation details when the API gave some. */
 function describe(err) {
-  const d = err?.details;
+  const d = err instanceof ApiError ? err.details : null;
   if (Array.isArray(d) && d.length) return `${err.message} ${d.map((x) => `${x.field}: ${x.message}`).join("; ")}`;
   return err?.message ?? String(err);
 }
@@ -85,17 +81,15 @@ function jwtExp(token) {
 
 const csrfCookie = () => document.cookie.split("; ").find((c) => c.startsWith("vidflux_csrf="))?.slice(13) ?? "";
 
+/** Calls without the session's token (the session plumbing itself: refresh, logout). */
+const bare = createApi((url, init) => fetch(url, init));
+
 let refreshing = null;
 /** Rotates the refresh cookie (double-submit CSRF header); signs out when that fails. */
 function refreshSession() {
-  refreshing ??= fetch("/api/auth/token/refresh/", {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-csrf-token": csrfCookie() },
-    body: "{}",
-  })
-    .then(async (r) => {
-      if (!r.ok) throw new Error("refresh refused");
-      setSession({ access: (await r.json()).access });
+  refreshing ??= bare("post", "/api/auth/token/refresh/", { body: {}, headers: { "x-csrf-token": csrfCookie() } })
+    .then((pair) => {
+      setSession({ access: pair.access });
       return true;
     })
     .catch(() => {
@@ -115,21 +109,19 @@ async function freshToken() {
   return session?.access ?? null;
 }
 
-async function api(path, { method = "GET", body } = {}) {
+/** Calls with the session's bearer token, refreshed first when it is about to expire. */
+const api = createApi(async (url, init) => {
   const send = async () => {
     const token = await freshToken();
-    const headers = {};
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const headers = new Headers(init.headers);
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    return fetch(url, { ...init, headers });
   };
-  let res = await send();
+  const res = await send();
   // A refused token: refresh once; if that fails the session is gone and the call is retried anonymously.
-  if (res.status === 401 && session) res = (await refreshSession()) || !session ? await send() : res;
-  const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data);
-  return data;
-}
+  if (res.status === 401 && session) return (await refreshSession()) || !session ? send() : res;
+  return res;
+});
 
 /** `next`/`previous` links are absolute; follow them on this origin. */
 const sameOrigin = (u) => {
@@ -278,7 +270,7 @@ async function route() {
 function renderNav() {
   const u = session?.user;
   const signOut = async () => {
-    await fetch("/api/auth/logout/", { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": csrfCookie() }, body: "{}" }).catch(() => null);
+    await bare("post", "/api/auth/logout/", { body: {}, headers: { "x-csrf-token": csrfCookie() } }).catch(() => null);
     setSession(null);
     window.location.hash = "#/";
   };
@@ -296,15 +288,16 @@ async function catalogueView(view) {
   const grid = h("div", { class: "grid" });
   const more = h("button", { type: "button", class: "more", hidden: true }, "Load more");
   view.root.append(h("h1", {}, "Videos"), grid, more);
-  let next = "/api/videos/?limit=24";
+  let next = null;
   const load = async () => {
-    const page = await api(next);
+    // the first page, then the `next` links the API gives (same operation, same type)
+    const page = await api("get", "/api/videos/", next ? { url: next } : { query: { limit: 24 } });
     grid.append(...page.results.map(card));
     next = page.next ? sameOrigin(page.next) : null;
     more.hidden = !next;
     if (!grid.children.length) grid.append(h("p", { class: "muted" }, "No videos yet."));
   };
-  more.addEventListener("click", () => load().catch((err) => more.replaceWith(h("p", { class: "error" }, describe(err)))));
+  more.addEventListener("click", () => void load().catch((err) => more.replaceWith(h("p", { class: "error" }, describe(err)))));
   await load();
 }
 
@@ -349,7 +342,7 @@ function loginView(view) {
   const signIn = form(
     [field("Username or email", "username", { autocomplete: "username" }), field("Password", "password", { type: "password", autocomplete: "current-password" })],
     "Sign in",
-    async (f) => signedIn(await api("/api/auth/login/", { method: "POST", body: { username: f.username, password: f.password, cookie: true } })),
+    async (f) => signedIn(await api("post", "/api/auth/login/", { body: { username: String(f.username), password: String(f.password), cookie: true } })),
   );
   const register = form(
     [
@@ -358,7 +351,7 @@ function loginView(view) {
       field("Password", "password", { type: "password", autocomplete: "new-password", minlength: 8 }),
     ],
     "Create account",
-    async (f) => signedIn(await api("/api/auth/register/", { method: "POST", body: { username: f.username, email: f.email, password: f.password, cookie: true } })),
+    async (f) => signedIn(await api("post", "/api/auth/register/", { body: { username: String(f.username), email: String(f.email), password: String(f.password), cookie: true } })),
   );
   view.root.append(h("div", { class: "columns" }, h("div", {}, h("h1", {}, "Sign in"), signIn), h("div", {}, h("h1", {}, "Register"), register)));
 }
@@ -453,7 +446,7 @@ function uploadView(view) {
 }
 
 async function watchView(view, id) {
-  const d = await api(`/api/videos/${encodeURIComponent(id)}/`);
+  const d = await api("get", "/api/videos/{id}/", { params: { id } });
   const video = h("video", { controls: true, playsinline: true, preload: "metadata", poster: d.poster });
   const selects = { quality: h("select", { "aria-label": "Quality" }), audio: h("select", { "aria-label": "Audio language" }), subs: h("select", { "aria-label": "Subtitles" }) };
   const chapters = h("ol", { class: "chapters" }, d.chapters.map((c) => h("li", {}, h("button", { type: "button", class: "link", onclick: () => ((video.currentTime = c.start), void video.play()) }, `${fmtTime(c.start)} ${c.title}`))));

@@ -5,6 +5,7 @@
  * rate limits, OpenAPI, health, auth guard. The domains and their routes come from the
  * composition root (composition.ts).
  */
+import type { Socket } from "node:net";
 import Fastify, { type FastifyError, type FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import FindMyWay from "find-my-way";
@@ -17,19 +18,21 @@ import cookie from "@fastify/cookie";
 import websocket from "@fastify/websocket";
 import { sql } from "kysely";
 import { Type } from "@sinclair/typebox";
-import { AppError } from "./lib/errors.js";
-import { ErrorResponse } from "./lib/schemas.js";
+import { AppError, schemaProblems, type InputLocation, type SchemaViolation } from "./lib/errors.js";
+import { ErrorResponse, errors } from "./lib/schemas.js";
+import { SECURITY_SCHEMES, TAGS, declareCommonStatuses, referToNamedSchemas, refResolver, undeclaredStatus, type UndeclaredStatus } from "./lib/openapi.js";
 import { authPlugin } from "./apps/users/index.js";
+import { httpTimeoutsPlugin } from "./lib/http-timeouts.plugin.js";
+import { publicUrlPlugin } from "./lib/public-url.plugin.js";
+import { redactUrl as redactLoggedUrl } from "./lib/log-redaction.js";
 import type { AppContext } from "./context.js";
 import { registerDomainRoutes, type Domains } from "./composition.js";
 import type { App } from "./lib/app.types.js";
 
 export type { App } from "./lib/app.types.js";
 
-/** Hides `?token=` values (playback and EventSource tokens) from access logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|access|refresh)=)[^&#]*/gi, "$1[REDACTED]");
-}
+/** Credential-like query values (`token`, `access_token`, `%74oken`…) never reach the logs: see lib/log-redaction.ts. */
+export { redactUrl } from "./lib/log-redaction.js";
 
 const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
@@ -55,25 +58,59 @@ export const EXPOSED_HEADERS = [
   "Retry-After",
 ];
 
+export interface BuildOptions {
+  /**
+   * Called for every response whose status its route's schema does not list (the test harness
+   * fails the test file with it, so the OpenAPI document cannot drift from what routes answer).
+   */
+  onUndeclaredStatus?: (v: UndeclaredStatus) => void;
+  /** where the request log goes (default: stdout); tests read it */
+  logStream?: { write(line: string): void };
+}
+
 /** `d` are the composition root's domains (composeDomains), built by the caller. */
-export async function buildApp(ctx: AppContext, d: Domains): Promise<App> {
+export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions = {}): Promise<App> {
   const { config } = ctx;
   const app = Fastify({
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     bodyLimit: 1024 * 1024,
     trustProxy: config.trustProxy,
+    // Deliberate connection limits (lib/http-timeouts.plugin.ts has the why): headers within
+    // HTTP_HEADERS_TIMEOUT, checked often enough to matter; idle keep-alive connections closed
+    // after HTTP_KEEPALIVE_TIMEOUT; bodies bounded per route by the plugin, so Node's one
+    // per-server requestTimeout (which would cut long uploads) is off.
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    requestTimeout: 0,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.http.headersTimeoutMs / 4))),
+    },
     logger: {
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
       level: config.logLevel,
       redact: ["req.headers.authorization", "req.headers.cookie"],
       serializers: {
-        req: (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
+        req: (req: FastifyRequest) => ({ method: req.method, url: redactLoggedUrl(req.url), ip: req.ip }),
       },
     },
     // strictTypes off: multipart routes document their body for OpenAPI with a type-less schema
     // (so Ajv lets the unparsed stream through); Ajv would log a warning for each at start-up.
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false, strictTypes: false } },
     genReqId: () => crypto.randomUUID(),
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
+
+  // The error body every route refers to (`#/components/schemas/ErrorResponse`), and the statuses
+  // the layers in front of a handler answer, added to every route as it is declared.
+  app.addSchema(ErrorResponse);
+  app.addHook("onRoute", declareCommonStatuses);
+  const onUndeclared = opts.onUndeclaredStatus;
+  if (onUndeclared) {
+    app.addHook("onResponse", async (req, reply) => {
+      const v = undeclaredStatus(req, reply);
+      if (v) onUndeclared(v);
+    });
+  }
 
   // A shadow router that knows every method of every path, so an unknown method on a known path
   // answers 405 with Allow (RFC 9110 §15.5.6) instead of Fastify's 404.
@@ -108,6 +145,8 @@ export async function buildApp(ctx: AppContext, d: Domains): Promise<App> {
     return reply.status(404).send({ error: { code: "not_found", message: "Not found.", details: null } });
   });
 
+  await app.register(httpTimeoutsPlugin, { bodyTimeoutMs: config.http.bodyTimeoutMs, uploadIdleTimeoutMs: config.http.uploadIdleTimeoutMs });
+  await app.register(publicUrlPlugin, { publicUrl: config.publicUrl, trustedHosts: config.trustedHosts });
   await app.register(cookie);
   await app.register(helmet, {
     // hls.js plays through MediaSource blob: URLs; swagger-ui and the page need inline styles.
@@ -129,8 +168,25 @@ export async function buildApp(ctx: AppContext, d: Domains): Promise<App> {
     crossOriginEmbedderPolicy: false,
   });
   const origins = new Set(config.cors.origins);
+  const originAllowed = (origin: string | undefined) => !origin || origins.has("*") || origins.has(origin);
+  // @fastify/cors lets a preflight from an unlisted origin fall through to the OPTIONS catch-all
+  // (a 404 or 405 that says nothing about CORS) and answers a malformed one in text/plain: say
+  // what happened, in the error format. Before the cors hook, which would answer first.
+  app.addHook("onRequest", async (req) => {
+    if (req.method !== "OPTIONS") return;
+    const origin = req.headers.origin;
+    const requested = req.headers["access-control-request-method"];
+    if (origin !== undefined && requested !== undefined && !originAllowed(origin)) {
+      throw new AppError(403, "cors_origin_denied", `Origin ${origin} may not call this API (CORS_ORIGINS).`, { origin });
+    }
+    const routeCors = req.routeOptions.config?.cors;
+    const strict = routeCors === undefined || (routeCors !== false && routeCors.strictPreflight !== false);
+    if (strict && (origin === undefined || requested === undefined)) {
+      throw new AppError(400, "invalid_preflight", "A CORS preflight needs the Origin and Access-Control-Request-Method headers.");
+    }
+  });
   await app.register(cors, {
-    origin: (origin, cb) => cb(null, !origin || origins.has("*") || origins.has(origin)),
+    origin: (origin, cb) => cb(null, originAllowed(origin)),
     credentials: true,
     methods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     allowedHeaders: [
@@ -172,11 +228,19 @@ export async function buildApp(ctx: AppContext, d: Domains): Promise<App> {
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
-      info: { title: "vidflux API", version: "0.1.0", description: "Video upload, conversion and streaming." },
-      components: {
-        securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      info: {
+        title: "vidflux API",
+        version: "0.1.0",
+        description:
+          "Video upload, conversion and streaming. JSON is snake_case; every error is `{\"error\": {\"code\", \"message\", \"details\"}}` " +
+          "(ErrorResponse lists the forms of `details` by code); lists take `?limit=` and `?cursor=` and answer `{results, next, previous}`. " +
+          "A typed client: `npm run api:types` writes `src/apps/web/api.types.ts` (openapi-typescript) from this document.",
       },
+      components: { securitySchemes: SECURITY_SCHEMES },
+      tags: TAGS,
     },
+    refResolver,
+    transform: referToNamedSchemas,
   });
   await app.register(swaggerUi, { routePrefix: "/api/docs", staticCSP: true });
 
@@ -199,8 +263,11 @@ export async function buildApp(ctx: AppContext, d: Domains): Promise<App> {
         tags: ["health"],
         summary: "Liveness and database check",
         response: {
-          200: Type.Object({ status: Type.Literal("ok"), database: Type.String() }),
-          503: ErrorResponse,
+          200: Type.Object(
+            { status: Type.Literal("ok"), database: Type.String({ description: "`sqlite` or `postgres`" }) },
+            { description: "Up, and the database answers", examples: [{ status: "ok", database: "sqlite" }] },
+          ),
+          ...errors([503, "The database does not answer (`database_unavailable`)"]),
         },
       },
     },
@@ -227,20 +294,16 @@ export function toErrorResponse(err: FastifyError | AppError): { status: number;
   if (err instanceof AppError) {
     return { status: err.status, body: { error: { code: err.code, message: err.message, details: err.details } }, headers: err.headers };
   }
-  const fe = err as FastifyError & { validation?: { instancePath?: string; params?: Record<string, unknown>; message?: string }[]; validationContext?: string };
+  const fe = err as FastifyError & { validation?: SchemaViolation[]; validationContext?: InputLocation };
   if (fe.validation) {
-    const details = fe.validation.map((v) => {
-      const missing = v.params && typeof v.params.missingProperty === "string" ? `/${v.params.missingProperty}` : "";
-      const field = `${v.instancePath ?? ""}${missing}`.replace(/^\//, "").replace(/\//g, ".");
-      return { field: field || fe.validationContext || "body", location: fe.validationContext ?? "body", message: v.message ?? "invalid" };
-    });
+    const details = schemaProblems(fe.validation, fe.validationContext ?? "body");
     return { status: 400, body: { error: { code: "validation_error", message: "Invalid input.", details } }, headers: {} };
   }
   switch (fe.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return { status: 413, body: { error: { code: "payload_too_large", message: "Request body is too large.", details: null } }, headers: {} };
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return { status: 415, body: { error: { code: "unsupported_media_type", message: "Unsupported media type.", details: null } }, headers: {} };
+      return { status: 415, body: { error: { code: "unsupported_media_type", message: "Unsupported media type.", details: contentTypeProblem("not a type this route reads") } }, headers: {} };
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return { status: 400, body: { error: { code: "invalid_content_length", message: "Content-Length does not match the body.", details: null } }, headers: {} };
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
@@ -250,7 +313,7 @@ export function toErrorResponse(err: FastifyError | AppError): { status: number;
     case "FST_REQ_FILE_TOO_LARGE":
       return { status: 413, body: { error: { code: "file_too_large", message: "The uploaded file is too large.", details: null } }, headers: {} };
     case "FST_INVALID_MULTIPART_CONTENT_TYPE":
-      return { status: 415, body: { error: { code: "unsupported_media_type", message: "The request is not multipart/form-data.", details: null } }, headers: {} };
+      return { status: 415, body: { error: { code: "unsupported_media_type", message: "The request is not multipart/form-data.", details: contentTypeProblem("must be multipart/form-data") } }, headers: {} };
     default:
       break;
   }
@@ -262,4 +325,28 @@ export function toErrorResponse(err: FastifyError | AppError): { status: number;
     return { status: 500, body: { error: { code: "internal_error", message: "A server error occurred.", details: null } }, headers: {} };
   }
   return { status, body: { error: { code: (fe.code ?? "bad_request").toLowerCase(), message: fe.message, details: null } }, headers: {} };
+}
+
+/** A refused Content-Type is an input error like any other: its entry names the header. */
+const contentTypeProblem = (message: string) => [{ location: "headers" as const, field: "content-type", code: "unsupported_media_type", message }];
+
+/**
+ * Requests Node's parser refuses before Fastify sees them (an unknown method such as `FOO`, a
+ * malformed request line or header) get the error format too, instead of Fastify's own body.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed || !socket.writable) return;
+  const [status, code, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "request_timeout", "The request took too long to arrive."]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "headers_too_large", "The request headers are too large."]
+        : err.code === "HPE_INVALID_METHOD"
+          ? [400, "unknown_method", "The request method is not one HTTP defines."]
+          : [400, "bad_request", "The request could not be parsed."];
+  const body = JSON.stringify({ error: { code, message, details: null } });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 408 ? "Request Timeout" : status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

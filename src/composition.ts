@@ -36,7 +36,7 @@ export interface Domains {
 
 export async function composeDomains(ctx: AppContext): Promise<Domains> {
   const { config, logger, db, storage, events, liveEvents, hub, queue, redis, media, mailer } = ctx;
-  const users = await createUsersModule({ config, logger, db, storage, mailer });
+  const users = await createUsersModule({ config, logger, db, storage, mailer, hub });
   // Forward references: the detail asks for a playback token and the viewer's reaction only at
   // request time, after the streaming and reactions modules below exist (both depend on videos).
   let streaming: StreamingModule | null = null;
@@ -48,7 +48,7 @@ export async function composeDomains(ctx: AppContext): Promise<Domains> {
     events,
     storage,
     queue,
-    playbackTokens: { issue: (videoId) => streaming!.playback.issue(videoId) },
+    playbackTokens: { issue: (videoId, epoch) => streaming!.playback.issue(videoId, epoch) },
     reactions: { myReaction: (videoId, userId) => reactions!.reactions.myReaction(videoId, userId) },
   });
   streaming = createStreamingModule({ config, logger, db, redis, storage, tokens: users.tokens, videos });
@@ -77,6 +77,7 @@ export async function composeDomains(ctx: AppContext): Promise<Domains> {
     hub,
     liveEvents,
     tokens: users.tokens,
+    revocations: users.sessions,
     playbackTokens: streaming.playback,
     videos: { repo: videos.repo, queries: videos.queries, onVideoChanged: (l) => videos.onVideoChanged(l) },
   });
@@ -97,6 +98,7 @@ export function composeAdmin(deps: { db: Db; config: Config }): { accounts: Acco
  * them itself through the hooks `registerDomainRoutes` adds.
  */
 export async function closeDomains(d: Domains): Promise<void> {
+  await d.users.close();
   await d.videos.close();
   await d.uploads.close();
   await d.streaming.close();
@@ -110,11 +112,14 @@ export async function closeDomains(d: Domains): Promise<void> {
  */
 export async function registerDomainRoutes(app: App, ctx: AppContext, d: Domains): Promise<void> {
   const { config, db, storage } = ctx;
+  // Ended sessions close their WebSocket/SSE connections here as on every other API process.
+  await d.users.start();
+  app.addHook("onClose", async () => d.users.close());
   await registerUsersRoutes(app, d.users, config);
   // The API process applies the conversion workers' messages to the videos it serves.
   d.videos.start();
   app.addHook("onClose", async () => d.videos.close());
-  await registerVideosRoutes(app, d.videos, { db, tokens: d.users.tokens });
+  await registerVideosRoutes(app, d.videos, { db, tokens: d.users.tokens, sessions: d.users.sessions });
   await registerUploadsRoutes(app, d.uploads, { config, videos: d.videos });
   await registerStreamingRoutes(app, d.streaming, { storage, videos: d.videos });
   await registerReactionsRoutes(app, d.reactions);

@@ -147,8 +147,25 @@ export function loadConfig(env: Env = process.env) {
     host: str(env, "HOST", "0.0.0.0"),
     /** Behind a reverse proxy: trust X-Forwarded-* for client IPs (rate limits, view dedupe). */
     trustProxy: bool(env, "TRUST_PROXY", false),
-    /** Absolute base URL used in emails; request URLs are used elsewhere. */
+    /** Absolute base URL of links in emails and responses (avatars, pages, tus Location stays relative). */
     publicUrl: url(env, "PUBLIC_URL", ["http:", "https:"]),
+    /**
+     * Without PUBLIC_URL, the Host values (`name` or `name:port`, lower case) whose requests get
+     * absolute URLs built from that Host; any other Host gets relative URLs, never its own echo.
+     */
+    trustedHosts: list(env, "TRUSTED_HOSTS", []).map((h) => h.toLowerCase()),
+    /**
+     * Connection limits of the HTTP server (ms): all request headers within `headersTimeoutMs`
+     * (Node's headersTimeout, every request), idle keep-alive connections closed after
+     * `keepAliveTimeoutMs`, a request body within `bodyTimeoutMs` except on upload routes, where
+     * it is `uploadIdleTimeoutMs` without a byte instead (a 10 GB PATCH legitimately takes hours).
+     */
+    http: {
+      headersTimeoutMs: int(env, "HTTP_HEADERS_TIMEOUT", 10, 1, 3600) * 1000,
+      keepAliveTimeoutMs: int(env, "HTTP_KEEPALIVE_TIMEOUT", 5, 1, 3600) * 1000,
+      bodyTimeoutMs: int(env, "HTTP_BODY_TIMEOUT", 60, 1, 24 * 3600) * 1000,
+      uploadIdleTimeoutMs: int(env, "HTTP_UPLOAD_IDLE_TIMEOUT", 60, 1, 24 * 3600) * 1000,
+    },
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, nodeEnv === "test" ? "silent" : "info"),
     dataDir,
     /** `schema`: PostgreSQL schema of the tables (DATABASE_SCHEMA), default the server's search_path */
@@ -188,6 +205,8 @@ export function loadConfig(env: Env = process.env) {
       accessTtlS: int(env, "ACCESS_TOKEN_TTL", 15 * 60, 10),
       refreshTtlS: int(env, "REFRESH_TOKEN_TTL", 14 * 24 * 3600, 60),
       passwordResetTtlS: int(env, "PASSWORD_RESET_TTL", 3600, 60),
+      /** how long the link confirming a new email address works (once) */
+      emailChangeTtlS: int(env, "EMAIL_CHANGE_TTL", 24 * 3600, 60),
       uploadersByDefault: bool(env, "UPLOADERS_BY_DEFAULT", false),
       /** Secure cookies outside development (browsers refuse Secure cookies on plain http://localhost in some setups). */
       secureCookies: bool(env, "SECURE_COOKIES", nodeEnv === "production"),

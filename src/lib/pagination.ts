@@ -5,7 +5,7 @@
  * rows are inserted (offset pagination would skip or repeat rows).
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
-import { badRequest } from "./errors.js";
+import { fieldError } from "./errors.js";
 
 export const PageQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
@@ -13,12 +13,22 @@ export const PageQuery = Type.Object({
 });
 export type PageQuery = Static<typeof PageQuery>;
 
-export const Page = <T extends TSchema>(item: T) =>
-  Type.Object({
-    results: Type.Array(item),
-    next: Type.Union([Type.String(), Type.Null()]),
-    previous: Type.Union([Type.String(), Type.Null()]),
-  });
+export const Page = <T extends TSchema>(item: T, opts: { description?: string; examples?: unknown[] } = {}) =>
+  Type.Object(
+    {
+      results: Type.Array(item),
+      next: Type.Union([Type.String(), Type.Null()], { description: "the next page's URL (absolute with PUBLIC_URL or a TRUSTED_HOSTS Host, else relative), or null" }),
+      previous: Type.Union([Type.String(), Type.Null()], { description: "the previous page's URL (absolute with PUBLIC_URL or a TRUSTED_HOSTS Host, else relative), or null" }),
+    },
+    { description: opts.description ?? "A page of results", ...(opts.examples ? { examples: opts.examples } : {}) },
+  );
+
+/** A page example around one item (URLs as the API builds them). */
+export const pageExample = (path: string, item: unknown) => ({
+  results: [item],
+  next: `https://vidflux.example${path}?cursor=eyJrZXkiOlsiMjAyNi0wMS0wMlQwMzowNDowNS4wMDBaIl0sImRpciI6Im4ifQ`,
+  previous: null,
+});
 
 export interface Cursor {
   /** The sort-key values of the boundary row, e.g. [created, id]. */
@@ -39,15 +49,18 @@ export function decodeCursor(s: string | undefined): Cursor | null {
     if (!c.key.every((k) => typeof k === "string" || typeof k === "number")) throw new Error("bad");
     return c;
   } catch {
-    throw badRequest("invalid_cursor", "The cursor is not valid.");
+    throw fieldError("invalid_cursor", "The cursor is not valid.", "querystring", "cursor");
   }
 }
 
-/** Builds the page URL from the request URL, replacing the cursor parameter. */
+/**
+ * Builds the page URL from the request URL, replacing the cursor parameter: absolute on
+ * `baseUrl`, or relative (path and query) when `baseUrl` is "" (no PUBLIC_URL, untrusted Host).
+ */
 export function pageUrl(requestUrl: string, baseUrl: string, cursor: string): string {
-  const u = new URL(requestUrl, baseUrl);
+  const u = new URL(requestUrl, baseUrl || "http://relative.invalid");
   u.searchParams.set("cursor", cursor);
-  return u.toString();
+  return baseUrl ? u.toString() : `${u.pathname}${u.search}`;
 }
 
 /**

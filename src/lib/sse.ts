@@ -125,3 +125,11 @@ export class SseStream {
     for (const fn of this.closers.splice(0)) void Promise.resolve().then(fn).catch(() => undefined);
   }
 }
+
+/**
+ * The OpenAPI answer of an SSE route: `text/event-stream` (the stream is written on the hijacked
+ * reply, so this is documentation only; the route's errors stay JSON).
+ */
+export function sseResponse(description: string, example: string) {
+  return { description, content: { "text/event-stream": { schema: { type: "string", description: "an endless stream of `event:`/`id:`/`data:` messages", examples: [example] } } } };
+}

@@ -7,9 +7,30 @@
  * application range (RFC 6455 §7.4.2, 4000-4999) that mirror HTTP: 4401, 4403, 4404. The
  * close reason is the API error code, and an `{"type":"error","error":{…}}` frame precedes it.
  */
-import type { FastifyBaseLogger } from "fastify";
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from "fastify";
 import type { RawData, WebSocket } from "ws";
-import { AppError, badRequest } from "./errors.js";
+import { Type } from "@sinclair/typebox";
+import { AppError, badRequest, fieldError } from "./errors.js";
+import { errors } from "./schemas.js";
+
+/**
+ * The HTTP side of a WebSocket route (`handler` beside `wsHandler`): a GET without the upgrade
+ * headers is a client that does not speak WebSocket, told so in the error format (RFC 9110
+ * §15.5.22 426 with `Upgrade`) instead of an empty 404.
+ */
+export async function upgradeRequired(_req: FastifyRequest, reply: FastifyReply): Promise<never> {
+  reply.header("upgrade", "websocket");
+  throw new AppError(426, "upgrade_required", "This URL speaks WebSocket: send Connection: Upgrade and Upgrade: websocket.");
+}
+
+/** What a WebSocket route answers over HTTP, for its OpenAPI operation. */
+export const WS_UPGRADE_RESPONSES = {
+  101: Type.Null({ description: "Switching Protocols: the WebSocket is open (frames and close codes in the operation's and the tag's descriptions)" }),
+  ...errors(
+    [401, "The `Authorization` header is malformed or its token refused (other refusals come as close codes after the upgrade)"],
+    [426, "Not a WebSocket upgrade request (`upgrade_required`, `Upgrade: websocket`)"],
+  ),
+};
 
 export const WsClose = {
   normal: 1000,
@@ -171,7 +192,7 @@ export class SocketSession {
       return;
     }
     if (typeof msg !== "object" || msg === null || Array.isArray(msg) || typeof (msg as { type?: unknown }).type !== "string") {
-      this.sendError(badRequest("bad_message", "Messages must be JSON objects with a string `type`."));
+      this.sendError(fieldError("bad_message", "Messages must be JSON objects with a string `type`.", "message", "type", { entryMessage: "must be a string" }));
       return;
     }
     const m = msg as ClientMessage;

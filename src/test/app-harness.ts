@@ -6,10 +6,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { expect } from "vitest";
 import { loadConfig, type Config } from "../config.js";
 import { createContext, type AppContext } from "../context.js";
 import { buildApp, type App } from "../app.js";
 import { composeDomains, type Domains } from "../composition.js";
+import type { UndeclaredStatus } from "../lib/openapi.js";
 import { TEST_DATABASE_URL } from "./test-env.js";
 
 export interface Harness {
@@ -19,7 +21,22 @@ export interface Harness {
   domains: Domains;
   config: Config;
   dataDir: string;
+  /** responses whose status their route's schema does not list; `close()` fails on any */
+  undeclared: (UndeclaredStatus & { test: string | undefined })[];
   close(): Promise<void>;
+}
+
+/**
+ * Every test file's app checks that each response's status is in its route's schema (and so in
+ * the OpenAPI document): a route that answers something undocumented fails the file that hit
+ * it, at `close()`, naming the test, the route and the status.
+ */
+function undeclaredRecorder(into: Harness["undeclared"]): (v: UndeclaredStatus) => void {
+  return (v) => {
+    const test = expect.getState().currentTestName;
+    into.push({ ...v, test });
+    console.error(`undeclared_status: ${v.method} ${v.url} answered ${v.status}, which its schema.response does not list (test: ${test ?? "?"})`);
+  };
 }
 
 export async function createPgSchema(url: string): Promise<{ schema: string; drop(): Promise<void> }> {
@@ -54,7 +71,8 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   const pgSchema = config.db.kind === "postgres" ? await createPgSchema(config.db.url!) : null;
   const ctx = await createContext(config, pgSchema ? { pgSchema: pgSchema.schema } : {});
   const domains = await composeDomains(ctx);
-  const app = await buildApp(ctx, domains);
+  const undeclared: Harness["undeclared"] = [];
+  const app = await buildApp(ctx, domains, { onUndeclaredStatus: undeclaredRecorder(undeclared) });
   await app.ready();
   return {
     app,
@@ -62,11 +80,16 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     domains,
     config,
     dataDir,
+    undeclared,
     async close() {
       await app.close();
       await ctx.close();
       await pgSchema?.drop();
       rmSync(dataDir, { recursive: true, force: true });
+      if (undeclared.length > 0) {
+        const list = [...new Set(undeclared.map((v) => `${v.method} ${v.url} → ${v.status} (${v.test ?? "?"})`))];
+        throw new Error(`undeclared_status: routes answered statuses their schemas do not list:\n  ${list.join("\n  ")}`);
+      }
     },
   };
 }

@@ -100,6 +100,14 @@ export async function resetTokenFromEmail(h: Harness, to: string, count = 1): Pr
   return m[1]!;
 }
 
+/** The confirmation token in the `count`-th email to `to` (the new address of an email change). */
+export async function emailChangeTokenFromEmail(h: Harness, to: string, count = 1): Promise<string> {
+  const mail = await waitForEmail(h, to, count);
+  const m = /usable once\):\s*\n\s*\n([A-Za-z0-9_-]{20,})\s*\n/.exec(mail.text);
+  if (!m || !mail.text.includes("/api/auth/email-change/confirm/")) throw new Error(`no email change token in email:\n${mail.text}`);
+  return m[1]!;
+}
+
 /** This process's environment minus some variables, for child processes (CLI tests). */
 export function childEnv(drop: string[], set: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {};

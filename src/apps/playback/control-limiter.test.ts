@@ -33,7 +33,7 @@ describe("ControlLimiter", () => {
     const { l } = limiter(10, 3);
     for (let i = 0; i < 3; i++) l.take("s|phone");
     const e = refusal(() => l.take("s|phone"));
-    expect(e).toMatchObject({ status: 429, code: "rate_limited", message: "Too many control messages; slow down.", details: { retry_after_ms: 100 }, headers: { "retry-after": "1" } });
+    expect(e).toMatchObject({ status: 429, code: "rate_limited", message: "Too many control messages; slow down.", details: { retry_after_s: 0.1 }, headers: { "retry-after": "1" } });
   });
 
   it("refills at `rate` per second: one token per 100 ms at 10/s", () => {
@@ -41,14 +41,14 @@ describe("ControlLimiter", () => {
     for (let i = 0; i < 3; i++) l.take("k");
     clock.now += 50;
     // half a token: refused, and told the other half takes 50 ms
-    expect(refusal(() => l.take("k")).details).toEqual({ retry_after_ms: 50 });
+    expect(refusal(() => l.take("k")).details).toEqual({ retry_after_s: 0.05 });
     clock.now += 50;
     l.take("k");
-    expect(refusal(() => l.take("k")).details).toEqual({ retry_after_ms: 100 });
+    expect(refusal(() => l.take("k")).details).toEqual({ retry_after_s: 0.1 });
     clock.now += 250;
     l.take("k");
     l.take("k");
-    expect(refusal(() => l.take("k")).details).toEqual({ retry_after_ms: 50 });
+    expect(refusal(() => l.take("k")).details).toEqual({ retry_after_s: 0.05 });
   });
 
   it("a refused message costs nothing: the bucket still refills on time", () => {
@@ -79,10 +79,10 @@ describe("ControlLimiter", () => {
   it("rounds Retry-After up to whole seconds", () => {
     const { l } = limiter(1, 1);
     l.take("k");
-    expect(refusal(() => l.take("k"))).toMatchObject({ details: { retry_after_ms: 1000 }, headers: { "retry-after": "1" } });
+    expect(refusal(() => l.take("k"))).toMatchObject({ details: { retry_after_s: 1 }, headers: { "retry-after": "1" } });
     const slow = new ControlLimiter({ enabled: true, rate: 0.25, burst: 1, now: () => T });
     slow.take("k");
-    expect(refusal(() => slow.take("k"))).toMatchObject({ details: { retry_after_ms: 4000 }, headers: { "retry-after": "4" } });
+    expect(refusal(() => slow.take("k"))).toMatchObject({ details: { retry_after_s: 4 }, headers: { "retry-after": "4" } });
   });
 
   it("lets everything through when disabled", () => {
@@ -130,10 +130,10 @@ describe("the limiter in the app (HTTP fallback, RATE_LIMIT on)", () => {
     expect(refused, "never rate limited").not.toBeNull();
     expect(accepted).toBeGreaterThanOrEqual(2);
     expect(refused!.headers["retry-after"]).toBe("1");
-    expect(refused!.json()).toEqual({ error: { code: "rate_limited", message: "Too many control messages; slow down.", details: { retry_after_ms: expect.any(Number) } } });
-    const retry = (refused!.json() as { error: { details: { retry_after_ms: number } } }).error.details.retry_after_ms;
+    expect(refused!.json()).toEqual({ error: { code: "rate_limited", message: "Too many control messages; slow down.", details: { retry_after_s: expect.any(Number) } } });
+    const retry = (refused!.json() as { error: { details: { retry_after_s: number } } }).error.details.retry_after_s;
     expect(retry).toBeGreaterThan(0);
-    expect(retry).toBeLessThanOrEqual(1000);
+    expect(retry).toBeLessThanOrEqual(1);
     // Another device of the same session has its own bucket; the refused seek changed nothing.
     const other = await control("tv", { type: "sync" });
     expect(other.statusCode).toBe(200);

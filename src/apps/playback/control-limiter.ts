@@ -28,7 +28,9 @@ export class ControlLimiter {
     if (b.tokens < 1) {
       this.buckets.set(key, b);
       const retryMs = Math.ceil(((1 - b.tokens) / this.opts.rate) * 1000);
-      throw new AppError(429, "rate_limited", "Too many control messages; slow down.", { retry_after_ms: retryMs }, { "retry-after": String(Math.ceil(retryMs / 1000)) });
+      // Fractional seconds: the bucket refills in tenths of a second, which the header (whole
+      // seconds, RFC 9110 §10.2.3) cannot say; `retry_after_s` is every limit error's field.
+      throw new AppError(429, "rate_limited", "Too many control messages; slow down.", { retry_after_s: retryMs / 1000 }, { "retry-after": String(Math.ceil(retryMs / 1000)) });
     }
     b.tokens -= 1;
     this.buckets.set(key, b);

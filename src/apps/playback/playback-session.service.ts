@@ -12,7 +12,8 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import { AppError, forbidden, notFound } from "../../lib/errors.js";
+import { AppError, forbidden, notFound, unauthorized } from "../../lib/errors.js";
+import type { SessionRevocations } from "../users/index.js";
 import type { HistoryService, SaveReason } from "./history.service.js";
 import type { LocalSessions, Participant } from "./local-sessions.js";
 import { listedMembers, memberOf } from "./local-sessions.js";
@@ -59,8 +60,13 @@ export class PlaybackSessionService {
       limiter: ControlLimiter;
       logger: Logger;
       timings: SessionTimings;
+      /** the signed-in devices' sessions: one that ends (logout, password change…) disconnects its devices */
+      revocations: Pick<SessionRevocations, "watch">;
     },
   ) {}
+
+  /** what stops watching each connected device's sign-in session */
+  private readonly unwatch = new Map<Participant, () => void>();
 
   async join(req: FastifyRequest, input: JoinInput): Promise<Joined> {
     const { access, store } = this.deps;
@@ -119,6 +125,11 @@ export class PlaybackSessionService {
     }
     const members = await this.members(j.ref);
     const greeted = current.version;
+    const user = j.viewer.user;
+    if (user) {
+      const ended = unauthorized("session_ended", "The session ended (signed out, password changed or account disabled).");
+      this.unwatch.set(participant, this.deps.revocations.watch(user, () => participant.end(ended)));
+    }
     return {
       participant,
       hello: this.response(j, current, members, null, null),
@@ -132,6 +143,8 @@ export class PlaybackSessionService {
 
   async disconnect(p: Participant): Promise<void> {
     const { store, local } = this.deps;
+    this.unwatch.get(p)?.();
+    this.unwatch.delete(p);
     const last = await local.remove(p);
     // Another connection of the same device (a reload racing the old socket's close) keeps it present.
     const stillHere = local.get(p.ref)?.participants ?? new Set<Participant>();

@@ -120,13 +120,13 @@ describe("validPosition", () => {
   it("refuses negative, past-the-end and non-finite positions with position_out_of_range", () => {
     for (const p of [-0.001, -1, 120.001, 1000, Number.NaN, Number.POSITIVE_INFINITY]) {
       const e = appError(() => validPosition(p, bounds));
-      expect(e).toMatchObject({ status: 400, code: "position_out_of_range", message: "position must be 0 to 120 seconds.", details: [{ field: "position", location: "message", message: "0 to 120" }] });
+      expect(e).toMatchObject({ status: 400, code: "position_out_of_range", message: "position must be 0 to 120 seconds.", details: [{ location: "message", field: "position", code: "position_out_of_range", message: "0 to 120" }] });
     }
   });
 
   it("says so when only the lower bound is known", () => {
     const e = appError(() => validPosition(-1, unbounded));
-    expect(e).toMatchObject({ status: 400, code: "position_out_of_range", message: "position must be 0 or more seconds.", details: [{ field: "position", location: "message", message: "0 or more" }] });
+    expect(e).toMatchObject({ status: 400, code: "position_out_of_range", message: "position must be 0 or more seconds.", details: [{ location: "message", field: "position", code: "position_out_of_range", message: "0 or more" }] });
   });
 });
 
@@ -239,7 +239,7 @@ describe("changeSpeed", () => {
         status: 400,
         code: "speed_out_of_range",
         message: "speed must be between 0.25 and 4.",
-        details: [{ field: "speed", location: "message", message: "0.25 to 4" }],
+        details: [{ location: "message", field: "speed", code: "speed_out_of_range", message: "0.25 to 4" }],
       });
     }
   });

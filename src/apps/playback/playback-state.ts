@@ -9,7 +9,7 @@
  * does the same with its `PositionTicks` + `LastUpdatedAt`). Every change first rebases the
  * position to `now`, so a speed change or a pause never loses or gains time.
  */
-import { badRequest } from "../../lib/errors.js";
+import { fieldError } from "../../lib/errors.js";
 
 export const PLAYBACK_STATUSES = ["idle", "waiting", "paused", "playing"] as const;
 export type PlaybackStatus = (typeof PLAYBACK_STATUSES)[number];
@@ -94,7 +94,7 @@ function rebase(s: StoredState, now: number, duration: number | null): StoredSta
 export function validPosition(position: number, bounds: StateBounds): number {
   if (!Number.isFinite(position) || position < 0 || (bounds.duration !== null && position > bounds.duration)) {
     const range = bounds.duration !== null ? `0 to ${bounds.duration}` : "0 or more";
-    throw badRequest("position_out_of_range", `position must be ${range} seconds.`, [{ field: "position", location: "message", message: range }]);
+    throw fieldError("position_out_of_range", `position must be ${range} seconds.`, "message", "position", { entryMessage: range });
   }
   return round3(position);
 }
@@ -130,7 +130,7 @@ export function seek(s: StoredState, now: number, bounds: StateBounds, position:
 
 export function changeSpeed(s: StoredState, now: number, bounds: StateBounds, speed: number): StoredState {
   if (!Number.isFinite(speed) || speed < MIN_SPEED || speed > MAX_SPEED) {
-    throw badRequest("speed_out_of_range", `speed must be between ${MIN_SPEED} and ${MAX_SPEED}.`, [{ field: "speed", location: "message", message: `${MIN_SPEED} to ${MAX_SPEED}` }]);
+    throw fieldError("speed_out_of_range", `speed must be between ${MIN_SPEED} and ${MAX_SPEED}.`, "message", "speed", { entryMessage: `${MIN_SPEED} to ${MAX_SPEED}` });
   }
   return { ...rebase(s, now, bounds.duration), speed };
 }

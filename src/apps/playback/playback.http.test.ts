@@ -420,7 +420,9 @@ describe("OpenAPI", () => {
 
     const events = doc.paths["/api/stream/{video_id}/events/"]!.get!;
     expect(events.parameters!.filter((p) => p.in === "query").map((p) => p.name).sort()).toEqual(["device", "room", "token"]);
-    // The WebSocket is not an HTTP operation (docs/playback.md documents it).
-    expect(Object.keys(doc.paths).some((p) => p.startsWith("/ws/"))).toBe(false);
+    // The WebSocket is documented as the GET it starts with (the protocol is docs/playback.md).
+    const ws = doc.paths["/ws/stream/{video_id}/"]!.get!;
+    expect(Object.keys(ws.responses)).toEqual(expect.arrayContaining(["101", "426"]));
+    expect(ws.parameters!.filter((p) => p.in === "query").map((p) => p.name).sort()).toEqual(["device", "room", "token"]);
   });
 });

@@ -12,7 +12,7 @@ import type { Db } from "../../platform/db/db.js";
 import type { EventBus } from "../../platform/events/events.js";
 import type { StateHub } from "../../platform/events/state-hub.js";
 import type { PlaybackService } from "../streaming/index.js";
-import type { TokenService } from "../users/index.js";
+import type { SessionRevocations, TokenService } from "../users/index.js";
 import type { VideosModule } from "../videos/index.js";
 import { ControlLimiter } from "./control-limiter.js";
 import { HistoryRepository } from "./history.repository.js";
@@ -34,6 +34,8 @@ export interface PlaybackDeps {
   /** the viewers' live channel: comment and reactions events reach playback connections too */
   liveEvents: EventBus;
   tokens: TokenService;
+  /** signed-in devices are disconnected when their session ends */
+  revocations: Pick<SessionRevocations, "watch">;
   playbackTokens: Pick<PlaybackService, "verify">;
   videos: Pick<VideosModule, "repo" | "queries" | "onVideoChanged">;
 }
@@ -68,6 +70,7 @@ export function createPlaybackModule(deps: PlaybackDeps): PlaybackModule {
     limiter,
     logger: deps.logger,
     timings: { waitTimeoutMs: pc.roomWaitTimeoutMs, httpMemberTtlS: 35 },
+    revocations: deps.revocations,
   });
   const s = sessions;
   const rooms = new RoomsService(access, store);

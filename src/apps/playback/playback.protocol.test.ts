@@ -443,20 +443,25 @@ describe("bad frames", () => {
     c.send({ type: "seek", position: 7 });
     const before = await nextChange(c);
 
-    for (const raw of ["{nope", "", "42", "[1,2]", "null", '"play"', '{"type":5}', '{"no_type":true}']) {
+    // Not JSON: nothing to point at. JSON without a string `type`: the entry names `type`.
+    for (const raw of ["{nope", ""]) {
       const e = await refused(c, raw, "bad_message");
       expect(e.error.details).toBeNull();
     }
+    for (const raw of ["42", "[1,2]", "null", '"play"', '{"type":5}', '{"no_type":true}']) {
+      const e = await refused(c, raw, "bad_message");
+      expect(e.error.details).toEqual([{ location: "message", field: "type", code: "bad_message", message: "must be a string" }]);
+    }
     const unknown = await refused(c, { type: "rewind" }, "unknown_message");
-    expect(unknown.error.details).toEqual([{ field: "type", location: "message", message: expect.stringContaining("change_quality") }]);
+    expect(unknown.error.details).toEqual([{ location: "message", field: "type", code: "unknown_message", message: expect.stringContaining("change_quality") }]);
     await refused(c, { type: "PLAY" }, "unknown_message");
 
     const oor = await refused(c, { type: "seek", position: -1 }, "position_out_of_range");
-    expect(oor.error.details).toEqual([{ field: "position", location: "message", message: `0 to ${PLAYBACK_DURATION_S}` }]);
+    expect(oor.error.details).toEqual([{ location: "message", field: "position", code: "position_out_of_range", message: `0 to ${PLAYBACK_DURATION_S}` }]);
     await refused(c, { type: "seek", position: PLAYBACK_DURATION_S + 0.5 }, "position_out_of_range");
     await refused(c, { type: "seek", position: 1000 }, "position_out_of_range");
     const speed = await refused(c, { type: "change_speed", speed: 0 }, "speed_out_of_range");
-    expect(speed.error.details).toEqual([{ field: "speed", location: "message", message: "0.25 to 4" }]);
+    expect(speed.error.details).toEqual([{ location: "message", field: "speed", code: "speed_out_of_range", message: "0.25 to 4" }]);
     await refused(c, { type: "change_speed", speed: 10 }, "speed_out_of_range");
     await refused(c, { type: "change_speed", speed: -1 }, "speed_out_of_range");
 
@@ -476,20 +481,20 @@ describe("bad frames", () => {
     ];
     for (const [frame, field] of invalid) {
       const e = await refused(c, frame, "validation_error");
-      const details = e.error.details as { field: string; location: string; message: string }[];
+      const details = e.error.details as { location: string; field: string; code: string; message: string }[];
       expect(Array.isArray(details) && details.length).toBeGreaterThan(0);
-      for (const d of details) expect(d).toEqual({ field: expect.any(String), location: "message", message: expect.any(String) });
+      for (const d of details) expect(d).toEqual({ location: "message", field: expect.any(String), code: expect.stringMatching(/^[a-z_]+$/), message: expect.any(String) });
       expect(details.map((d) => d.field)).toContain(field);
     }
 
     const q = await refused(c, { type: "change_quality", quality: "1080p" }, "quality_unavailable");
-    expect(q.error.details).toEqual([{ field: "quality", location: "message", message: "one of auto, 480p, 240p" }]);
+    expect(q.error.details).toEqual([{ location: "message", field: "quality", code: "quality_unavailable", message: "one of auto, 480p, 240p" }]);
     await refused(c, { type: "change_quality", quality: "1080p", scope: "device" }, "quality_unavailable");
     const a = await refused(c, { type: "change_lang", audio: "de" }, "language_unavailable");
-    expect(a.error.details).toEqual([{ field: "audio", location: "message", message: expect.stringContaining("fr") }]);
+    expect(a.error.details).toEqual([{ location: "message", field: "audio", code: "language_unavailable", message: expect.stringContaining("fr") }]);
     await refused(c, { type: "change_lang", audio: "klingon commentary" }, "language_unavailable");
     const s = await refused(c, { type: "change_lang", subtitles: "fra" }, "language_unavailable");
-    expect(s.error.details).toEqual([{ field: "subtitles", location: "message", message: "one of off, en, de" }]);
+    expect(s.error.details).toEqual([{ location: "message", field: "subtitles", code: "language_unavailable", message: "one of off, en, de" }]);
     // A refused half refuses the whole message: the valid audio was not applied either.
     await refused(c, { type: "change_lang", audio: "fr", subtitles: "it" }, "language_unavailable");
 
@@ -561,9 +566,9 @@ describe("control rate limit", () => {
     for (let i = 0; i < 3; i++) expect(await answer()).toMatchObject({ type: "state", by: null });
     const e = (await answer()) as unknown as ErrorFrame;
     expect(e.type).toBe("error");
-    expect(e.error).toMatchObject({ code: "rate_limited", details: { retry_after_ms: expect.any(Number) } });
-    expect((e.error.details as { retry_after_ms: number }).retry_after_ms).toBeGreaterThan(0);
-    expect((e.error.details as { retry_after_ms: number }).retry_after_ms).toBeLessThanOrEqual(1000);
+    expect(e.error).toMatchObject({ code: "rate_limited", details: { retry_after_s: expect.any(Number) } });
+    expect((e.error.details as { retry_after_s: number }).retry_after_s).toBeGreaterThan(0);
+    expect((e.error.details as { retry_after_s: number }).retry_after_s).toBeLessThanOrEqual(1);
     // Still open: pings are not control, and the other device has a bucket of its own.
     await drain(c);
     other.send({ type: "seek", position: 5 });

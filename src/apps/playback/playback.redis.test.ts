@@ -75,6 +75,9 @@ describe.skipIf(!TEST_REDIS_URL)("playback across API processes (Redis)", () => 
     const u = await createUser(a, { role });
     const row = await a.ctx.db.selectFrom("users").selectAll().where("id", "=", u.user.id).executeTakeFirstOrThrow();
     await b.ctx.db.insertInto("users").values({ ...row, username_key: usernameKey(row.username) }).execute();
+    // and its session: access tokens are refused once their refresh-token family is gone
+    const sessions = await a.ctx.db.selectFrom("refresh_tokens").selectAll().where("user_id", "=", u.user.id).execute();
+    await b.ctx.db.insertInto("refresh_tokens").values(sessions).execute();
     return u;
   }
   /** A ready video (the playback fixture's renditions) in both databases. */

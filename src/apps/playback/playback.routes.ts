@@ -5,18 +5,18 @@
  * (Server-Sent Events carrying the WebSocket's frames). All take `token`, `device` and `room`,
  * so a WebSocket device and an HTTP device of one session see each other's changes.
  */
-import { Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { FastifyReply } from "fastify";
 import type { App } from "../../lib/app.types.js";
-import { AppError, badRequest, notFound } from "../../lib/errors.js";
+import { AppError, fieldError, notFound, validationError } from "../../lib/errors.js";
 import { UUID_RE } from "../../lib/ids.js";
-import { ErrorResponse } from "../../lib/schemas.js";
-import { SseStream } from "../../lib/sse.js";
-import { SocketSession, WsClose } from "../../lib/websocket.js";
+import { errors } from "../../lib/schemas.js";
+import { SseStream, sseResponse } from "../../lib/sse.js";
+import { SocketSession, WsClose, WS_UPGRADE_RESPONSES, upgradeRequired } from "../../lib/websocket.js";
+import { documentedOnly } from "../../lib/openapi.js";
 import type { Participant } from "./local-sessions.js";
 import type { JoinInput, PlaybackSessionService } from "./playback-session.service.js";
-import { ControlBody, ControlResponse, SessionQuery, StateQuery, StateResponse, StreamParams, parseControl, type ControlResponseBody } from "./playback.schemas.js";
+import { ControlBody, ControlResponse, SessionQuery, StateQuery, StateResponse, StreamParams, parseControl, typeboxCode, type ControlResponseBody } from "./playback.schemas.js";
 
 export interface PlaybackRoutesOptions {
   sessions: PlaybackSessionService;
@@ -32,10 +32,14 @@ const checkSessionQuery = TypeCompiler.Compile(SessionQuery);
 function joinInput(videoId: string, q: Record<string, unknown>): JoinInput {
   if (!checkSessionQuery.Check(q)) {
     const e = [...checkSessionQuery.Errors(q)][0];
-    throw badRequest("validation_error", "Invalid input.", [{ field: e?.path.replace(/^\//, "") || "querystring", location: "querystring", message: e?.message ?? "invalid" }]);
+    throw validationError([{ location: "querystring", field: e?.path.replace(/^\//, "") || "querystring", code: e ? typeboxCode(e.type) : "invalid", message: e?.message ?? "invalid" }]);
   }
   return { videoId, token: q.token as string | undefined, device: q.device as string | undefined, room: q.room as string | undefined };
 }
+
+const badSession = [400, "Invalid `token`, `device` or `room` (`validation_error`)"] as const;
+const forbidden = [403, "The token does not give access to this video or room"] as const;
+const noVideo = [404, "No such video, or one the caller may not see (`video_not_found`); no such room (`room_not_found`)"] as const;
 
 export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Promise<void> {
   const { sessions } = opts;
@@ -47,7 +51,23 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
     await Promise.all(all.map((p) => sessions.disconnect(p).catch(() => undefined)));
   });
 
-  app.get("/ws/stream/:video_id/", { websocket: true, schema: { hide: true } }, (socket, req) => {
+  app.route({
+    method: "GET",
+    url: "/ws/stream/:video_id/",
+    config: documentedOnly({ params: StreamParams, querystring: SessionQuery }),
+    schema: {
+      tags: ["playback"],
+      summary: "Live playback control (WebSocket)",
+      description:
+        "Send `Connection: Upgrade` + `Upgrade: websocket` (RFC 6455); the protocol is docs/playback.md. The server greets with `hello` " +
+        "(session, state, members); a device sends the control messages of `POST /api/stream/{video_id}/control/` as JSON text frames " +
+        "and every device of the session (or room) receives `state`, `presence`, `comment`, `reactions`; `switch` answers its sender's " +
+        "change_quality/change_lang. `token`: an access token or the video's playback token; `device`: this device's id; `room`: a watch " +
+        "room's code. Refusals are an `error` frame, then close 4400/4401/4403/4404 (4429 after repeated rate limiting, 1008). A plain GET gets 426.",
+      response: WS_UPGRADE_RESPONSES,
+    },
+    handler: upgradeRequired,
+    wsHandler: (socket, req) => {
     const ws = new SocketSession(socket, { log: req.log, pingIntervalMs: opts.wsPingMs });
     void ws.run(async () => {
       const { video_id } = req.params as { video_id: string };
@@ -84,6 +104,7 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
         }
       });
     });
+    },
   });
 
   app.get(
@@ -98,7 +119,7 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
           "`token`: an access token or the video's playback token. Also registers this device as present for ~35 s.",
         params: StreamParams,
         querystring: StateQuery,
-        response: { 200: StateResponse, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+        response: { 200: StateResponse, ...errors(badSession, forbidden, noVideo) },
       },
     },
     async (req, reply) => {
@@ -130,13 +151,21 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
         params: StreamParams,
         querystring: SessionQuery,
         body: ControlBody,
-        response: { 200: ControlResponse, 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse },
+        response: {
+          200: ControlResponse,
+          ...errors(
+            [400, "`unknown_message`, `bad_message`, `validation_error`, `position_out_of_range`, `speed_out_of_range`, `quality_unavailable`, `language_unavailable` (entries name the message's field)"],
+            [403, "`control_forbidden` (a room whose creator keeps control), or a playback token of another video"],
+            noVideo,
+            [429, "More control messages than PLAYBACK_CONTROL_RATE/BURST from this device (`rate_limited`, `{retry_after_s}`), or the address limit (`throttled`)"],
+          ),
+        },
       },
     },
     async (req): Promise<ControlResponseBody> => {
       const body = req.body as unknown;
       if (typeof body !== "object" || body === null || Array.isArray(body) || typeof (body as { type?: unknown }).type !== "string") {
-        throw badRequest("bad_message", "Messages must be JSON objects with a string `type`.");
+        throw fieldError("bad_message", "Messages must be JSON objects with a string `type`.", "body", "type", { entryMessage: "must be a string" });
       }
       const msg = parseControl(body as { type: string } & Record<string, unknown>, "body");
       const joined = await sessions.join(req, joinInput(req.params.video_id, req.query as Record<string, unknown>));
@@ -157,7 +186,10 @@ export async function playbackRoutes(app: App, opts: PlaybackRoutesOptions): Pro
           "through `POST …/control/` with the same `device`.",
         params: StreamParams,
         querystring: SessionQuery,
-        response: { 200: Type.String({ description: "An endless text/event-stream." }), 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+        response: {
+          200: sseResponse("An endless text/event-stream", 'event: state\ndata: {"type":"state","state":{"status":"paused","playing":false,"position":12.5,"speed":1,"quality":"auto","version":3},"by":"tv-1","version":3}\n\n'),
+          ...errors(badSession, forbidden, noVideo),
+        },
       },
     },
     async (req, reply) => {

@@ -1,7 +1,7 @@
 /** Watch rooms over HTTP: create, look up, end (rooms.service.ts says what a room is). */
 import { Type } from "@sinclair/typebox";
 import type { App } from "../../lib/app.types.js";
-import { ErrorResponse } from "../../lib/schemas.js";
+import { NoContent, errors } from "../../lib/schemas.js";
 import type { RoomsService } from "./rooms.service.js";
 import { CreateRoomBody, RoomParams, RoomSchema, StreamParams } from "./playback.schemas.js";
 
@@ -20,7 +20,7 @@ export async function roomRoutes(app: App, opts: { rooms: RoomsService }): Promi
         security: [{ bearer: [] }],
         params: StreamParams,
         body: Type.Optional(CreateRoomBody),
-        response: { 201: RoomSchema, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse },
+        response: { 201: RoomSchema, ...errors([404, "No such video, or one the caller may not see (`video_not_found`)"]) },
       },
     },
     async (req, reply) => reply.status(201).send(await rooms.create(req, req.params.video_id, req.body?.control ?? "everyone")),
@@ -33,7 +33,7 @@ export async function roomRoutes(app: App, opts: { rooms: RoomsService }): Promi
         summary: "A watch room and who is in it",
         params: RoomParams,
         querystring: TokenQuery,
-        response: { 200: RoomSchema, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+        response: { 200: RoomSchema, ...errors([403, "The token does not give access to this video"], [404, "No such room (`room_not_found`) or video"]) },
       },
     },
     async (req) => rooms.get(req, req.params.video_id, req.params.code, req.query.token),
@@ -48,7 +48,7 @@ export async function roomRoutes(app: App, opts: { rooms: RoomsService }): Promi
         description: "Every member's connection receives an error `room_ended` and is closed with 4404.",
         security: [{ bearer: [] }],
         params: RoomParams,
-        response: { 204: Type.Null(), 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse },
+        response: { 204: NoContent("Ended"), ...errors([403, "Not its creator, a moderator or an admin (`permission_denied`)"], [404, "No such room (`room_not_found`) or video"]) },
       },
     },
     async (req, reply) => {

@@ -116,7 +116,7 @@ describe("resolveQuality", () => {
         status: 400,
         code: "quality_unavailable",
         message: `This video has no "${q}" rendition.`,
-        details: [{ field: "quality", location: "message", message: "one of auto, 480p, 240p" }],
+        details: [{ location: "message", field: "quality", code: "quality_unavailable", message: "one of auto, 480p, 240p" }],
       });
     }
   });
@@ -167,10 +167,10 @@ describe("resolveAudio", () => {
         status: 400,
         code: "language_unavailable",
         message: `This video has no "${input}" audio track.`,
-        details: [{ field: "audio", location: "message", message: "one of en, en, fr" }],
+        details: [{ location: "message", field: "audio", code: "language_unavailable", message: "one of en, en, fr" }],
       });
     }
-    expect(appError(() => resolveAudio({ ...c, audio: [] }, "en")).details).toEqual([{ field: "audio", location: "message", message: "one of (none)" }]);
+    expect(appError(() => resolveAudio({ ...c, audio: [] }, "en")).details).toEqual([{ location: "message", field: "audio", code: "language_unavailable", message: "one of (none)" }]);
   });
 });
 
@@ -194,7 +194,7 @@ describe("resolveSubtitles", () => {
         status: 400,
         code: "language_unavailable",
         message: `This video has no "${input}" subtitles.`,
-        details: [{ field: "subtitles", location: "message", message: "one of off, en, de" }],
+        details: [{ location: "message", field: "subtitles", code: "language_unavailable", message: "one of off, en, de" }],
       });
     }
   });

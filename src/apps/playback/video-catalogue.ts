@@ -5,7 +5,7 @@
  * audio track's name, `off`) into the video's own form happens here, so the state only ever
  * holds values the video has.
  */
-import { badRequest } from "../../lib/errors.js";
+import { fieldError } from "../../lib/errors.js";
 import { playlistIn, rungDir } from "../../contracts/media-layout.js";
 import { toBcp47 } from "../../services/transcoder/index.js";
 import type { VideoDetail } from "../videos/index.js";
@@ -68,9 +68,7 @@ export function defaultAudio(c: Catalogue): AudioChoice | null {
 export function resolveQuality(c: Catalogue, quality: string): string {
   const q = quality.trim().toLowerCase();
   if (q === "auto" || c.qualities.includes(q)) return q;
-  throw badRequest("quality_unavailable", `This video has no "${quality}" rendition.`, [
-    { field: "quality", location: "message", message: `one of auto, ${c.qualities.join(", ")}` },
-  ]);
+  throw fieldError("quality_unavailable", `This video has no "${quality}" rendition.`, "message", "quality", { entryMessage: `one of auto, ${c.qualities.join(", ")}` });
 }
 
 /**
@@ -87,9 +85,9 @@ export function resolveAudio(c: Catalogue, input: string): AudioChoice {
   const matches = c.audio.filter((a) => a.language === lang || (lang === "und" && a.language === raw.toLowerCase()));
   const pick = matches.find((a) => a.isDefault) ?? matches[0];
   if (pick) return pick;
-  throw badRequest("language_unavailable", `This video has no "${input}" audio track.`, [
-    { field: "audio", location: "message", message: `one of ${c.audio.map((a) => a.language).join(", ") || "(none)"}` },
-  ]);
+  throw fieldError("language_unavailable", `This video has no "${input}" audio track.`, "message", "audio", {
+    entryMessage: `one of ${c.audio.map((a) => a.language).join(", ") || "(none)"}`,
+  });
 }
 
 /** A subtitle language in the video's form, or null for off (`null`, `off`, `none`, ``). */
@@ -100,9 +98,9 @@ export function resolveSubtitles(c: Catalogue, input: string | null): SubtitleCh
   const lang = toBcp47(raw);
   const pick = c.subtitles.find((s) => s.lang === lang) ?? c.subtitles.find((s) => s.lang.toLowerCase() === raw || s.name.toLowerCase() === raw);
   if (pick) return pick;
-  throw badRequest("language_unavailable", `This video has no "${input}" subtitles.`, [
-    { field: "subtitles", location: "message", message: `one of off, ${c.subtitles.map((s) => s.lang).join(", ") || "(none)"}` },
-  ]);
+  throw fieldError("language_unavailable", `This video has no "${input}" subtitles.`, "message", "subtitles", {
+    entryMessage: `one of off, ${c.subtitles.map((s) => s.lang).join(", ") || "(none)"}`,
+  });
 }
 
 /** Where a device switches to for the given choices (`auto`: the master playlist). */

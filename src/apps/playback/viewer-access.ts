@@ -11,7 +11,7 @@
  */
 import type { FastifyRequest } from "fastify";
 import { decodeJwt } from "jose";
-import { notFound, unauthorized } from "../../lib/errors.js";
+import { forbidden, notFound, unauthorized } from "../../lib/errors.js";
 import type { Db } from "../../platform/db/db.js";
 import type { PlaybackService } from "../streaming/index.js";
 import { authenticate, type AuthUser, type Role, type TokenService } from "../users/index.js";
@@ -25,6 +25,8 @@ export interface Viewer {
   viaPlaybackToken: boolean;
   /** the account a playback token was issued to, if it names one */
   tokenUserId: string | null;
+  /** the video's playback epoch the token was issued under: another one means the owner changed the visibility since */
+  tokenEpoch?: number;
 }
 
 export interface WatchedVideo {
@@ -51,7 +53,7 @@ export class ViewerAccess {
     const typ = this.tokenType(token);
     if (typ === "playback") {
       const claims = await this.deps.playback.verify(token, videoId);
-      return { user: null, role: "guest", viaPlaybackToken: true, tokenUserId: claims.uid };
+      return { user: null, role: "guest", viaPlaybackToken: true, tokenUserId: claims.uid, tokenEpoch: claims.epoch };
     }
     const user = await authenticate(req, this.deps.db, this.deps.tokens, true);
     return { user, role: user?.role ?? "guest", viaPlaybackToken: false, tokenUserId: null };
@@ -82,8 +84,13 @@ export class ViewerAccess {
     }
   }
 
-  private check(row: Pick<VideoRow, "owner_id" | "visibility">, viewer: Viewer): void {
-    if (viewer.viaPlaybackToken || VideoService.canView(row, viewer.user, viewer.role)) return;
+  private check(row: Pick<VideoRow, "owner_id" | "visibility" | "playback_epoch">, viewer: Viewer): void {
+    // A playback token counts while the video's visibility has not changed since it was issued
+    // (its epoch); checked against the row read for this very check, so a re-check after a
+    // change closes the sockets of revoked links too.
+    const tokenValid = viewer.viaPlaybackToken && (viewer.tokenEpoch ?? 0) === row.playback_epoch;
+    if (tokenValid || VideoService.canView(row, viewer.user, viewer.role)) return;
+    if (viewer.viaPlaybackToken) throw forbidden("The playback token was revoked: the video's visibility changed since it was issued.", "playback_token_revoked");
     if (!viewer.user) throw unauthorized("not_authenticated", "This video needs a sign-in or a playback token.");
     throw notFound("Video not found.", "video_not_found");
   }

@@ -6,7 +6,7 @@
  * render it as text. Lengths count Unicode code points (what a person sees as characters, an
  * emoji is one), not UTF-16 units (an emoji is two of those).
  */
-import { badRequest } from "../../lib/errors.js";
+import { fieldError } from "../../lib/errors.js";
 import { MAX_COMMENT_CODE_POINTS } from "./reactions.schemas.js";
 
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
@@ -21,14 +21,14 @@ export function codePointLength(s: string): number {
 /** Trims and checks a comment's text; throws a 400 with a stable code, else returns what is stored. */
 export function normalizeCommentText(raw: string): string {
   // Null bytes: PostgreSQL text cannot hold them, and no client means one.
-  if (raw.includes("\u0000")) throw badRequest("invalid_text", "The text may not contain null bytes.", { field: "text" });
+  if (raw.includes("\u0000")) throw fieldError("invalid_text", "The text may not contain null bytes.", "body", "text");
   // JSON's \ud800 escapes can smuggle half a character past the UTF-8 check; it is not text.
-  if (LONE_SURROGATE.test(raw)) throw badRequest("invalid_text", "The text contains a lone surrogate (not valid Unicode).", { field: "text" });
+  if (LONE_SURROGATE.test(raw)) throw fieldError("invalid_text", "The text contains a lone surrogate (not valid Unicode).", "body", "text");
   const text = raw.trim();
-  if (text.length === 0) throw badRequest("comment_empty", "The comment is empty.", { field: "text" });
+  if (text.length === 0) throw fieldError("comment_empty", "The comment is empty.", "body", "text");
   const length = codePointLength(text);
   if (length > MAX_COMMENT_CODE_POINTS) {
-    throw badRequest("comment_too_long", `A comment has at most ${MAX_COMMENT_CODE_POINTS} characters.`, { field: "text", max: MAX_COMMENT_CODE_POINTS, length });
+    throw fieldError("comment_too_long", `A comment has at most ${MAX_COMMENT_CODE_POINTS} characters.`, "body", "text");
   }
   return text;
 }

@@ -3,7 +3,7 @@
  * YouTube), lists with the pinned comment first and the first replies inline, edits by the
  * author, deletions by the author, the video's owner and staff, and the owner's pin.
  */
-import { badRequest, forbidden, notFound } from "../../lib/errors.js";
+import { badRequest, fieldError, forbidden, notFound } from "../../lib/errors.js";
 import { newId, nowIso } from "../../lib/ids.js";
 import { decodeCursor, paginate, pageUrl } from "../../lib/pagination.js";
 import { can, type AuthUser, type Role } from "../users/index.js";
@@ -50,9 +50,9 @@ export class CommentService {
     if (body.parent_id) {
       const parent = await this.repo.find(body.parent_id);
       if (!parent || parent.video_id !== video.id) {
-        throw badRequest("invalid_parent", "parent_id is not a comment of this video.", { field: "parent_id" });
+        throw fieldError("invalid_parent", "parent_id is not a comment of this video.", "body", "parent_id");
       }
-      if (parent.deleted === 1) throw badRequest("invalid_parent", "The comment replied to was deleted.", { field: "parent_id" });
+      if (parent.deleted === 1) throw fieldError("invalid_parent", "The comment replied to was deleted.", "body", "parent_id");
       // One level of replies: a reply to a reply joins its thread.
       parentId = parent.parent_id ?? parent.id;
     }
@@ -187,6 +187,6 @@ export class CommentService {
 function keyOf(key: (string | number)[], order: "created_at" | "likes" = "created_at"): [string | number, string] {
   // A cursor of another ordering (a number where a date belongs) would compare unlike types.
   const first = order === "likes" ? typeof key[0] === "number" : typeof key[0] === "string";
-  if (key.length !== 2 || !first || typeof key[1] !== "string") throw badRequest("invalid_cursor", "The cursor is not valid.");
+  if (key.length !== 2 || !first || typeof key[1] !== "string") throw fieldError("invalid_cursor", "The cursor is not valid.", "querystring", "cursor");
   return [key[0]!, key[1]];
 }

@@ -2,11 +2,11 @@
  * Comments of a video, their replies, edits, deletions and the owner's pin. Thin: schema in, one
  * service call, schema out. Bodies are capped at 64 KB (5,000 emoji escaped in JSON fit).
  */
-import { Type } from "@sinclair/typebox";
 import type { FastifyRequest } from "fastify";
 import type { App } from "../../lib/app.types.js";
 import { Page, PageQuery } from "../../lib/pagination.js";
-import { ErrorResponse, IdParams } from "../../lib/schemas.js";
+import { IdParams, NoContent, errors as errorsOf } from "../../lib/schemas.js";
+import { pageExample } from "../../lib/pagination.js";
 import type { AuthUser } from "../users/index.js";
 import type { CommentService, PageLinks } from "./comment.service.js";
 import {
@@ -20,10 +20,21 @@ import {
   ReplySchema,
 } from "./reactions.schemas.js";
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
-const writeErrors = { ...errors, 413: ErrorResponse, 429: ErrorResponse };
+const notFound = [404, "No such video or comment, or one the caller may not see (`video_not_found`, `comment_not_found`)"] as const;
+const writeErrors = errorsOf(
+  [400, "`validation_error`, `comment_empty`, `comment_too_long`, `invalid_text`, `invalid_utf8`, `invalid_parent` (entries name `text` or `parent_id`)"],
+  [403, "Comments are off (`comments_disabled`), the author is blocked or hidden (`comment_blocked`), or not the author (`permission_denied`)"],
+  notFound,
+  [413, "The body is over 64 KB (`payload_too_large`)"],
+  [429, "More than COMMENT_RATE_LIMIT comments this minute (`throttled`, `{retry_after_s}`, `Retry-After`)"],
+);
+const pinErrors = errorsOf(
+  [400, "Only a top-level, not deleted comment can be pinned (`not_top_level`, `comment_deleted`)"],
+  [403, "Not the video's owner (`permission_denied`)"],
+  notFound,
+);
 const signedIn = (u: AuthUser | null): AuthUser => u!; // the route's auth config guarantees it
-const linksOf = (req: FastifyRequest): PageLinks => ({ requestUrl: req.url, baseUrl: `${req.protocol}://${req.host}` });
+const linksOf = (req: FastifyRequest): PageLinks => ({ requestUrl: req.url, baseUrl: req.publicBase });
 
 export interface CommentRoutesOptions {
   comments: CommentService;
@@ -65,7 +76,10 @@ export async function commentRoutes(app: App, opts: CommentRoutesOptions): Promi
           "`?ordering=` `-created` (default), `created` or `-likes`; `?limit=` and `?cursor=` as everywhere.",
         params: IdParams,
         querystring: CommentListQuery,
-        response: { 200: Page(CommentSchema), ...errors },
+        response: {
+          200: Page(CommentSchema, { description: "A page of top-level comments", examples: [pageExample("/api/videos/5f0e8a1c-2b7d-4e6a-8c3f-1d9b0a7e6c52/comments/", CommentSchema.examples[0])] }),
+          ...errorsOf([400, "Invalid query (`validation_error`, e.g. `enum` for `ordering`; `invalid_cursor`)"], notFound),
+        },
       },
     },
     async (req) => comments.list(req.params.id, req.query, req.user, req.role, linksOf(req)),
@@ -79,7 +93,10 @@ export async function commentRoutes(app: App, opts: CommentRoutesOptions): Promi
         summary: "Replies of a comment, oldest first",
         params: IdParams,
         querystring: PageQuery,
-        response: { 200: Page(ReplySchema), ...errors },
+        response: {
+          200: Page(ReplySchema, { description: "A page of replies", examples: [pageExample("/api/comments/0b9d7a9e-3c4f-4a51-9d7e-2f0c1e8b6a11/replies/", ReplySchema.examples[0])] }),
+          ...errorsOf([400, "Invalid query (`validation_error`, `invalid_cursor`)"], notFound),
+        },
       },
     },
     async (req) => comments.replies(req.params.id, req.query, req.user, req.role, linksOf(req)),
@@ -93,7 +110,10 @@ export async function commentRoutes(app: App, opts: CommentRoutesOptions): Promi
         tags: ["moderation"],
         summary: "Recent comments across every video (moderators, admins)",
         querystring: RecentCommentsQuery,
-        response: { 200: Page(ReplySchema), ...errors },
+        response: {
+          200: Page(ReplySchema, { description: "A page of comments, newest first", examples: [pageExample("/api/comments/", ReplySchema.examples[0])] }),
+          ...errorsOf([400, "Invalid query (`validation_error`, `invalid_cursor`)"]),
+        },
       },
     },
     async (req) => comments.recent(req.query, linksOf(req)),
@@ -125,7 +145,7 @@ export async function commentRoutes(app: App, opts: CommentRoutesOptions): Promi
         summary: "Delete a comment (author, the video's owner, moderators, admins)",
         description: "A comment with replies stays as a `deleted: true` placeholder without text or author; without replies it goes.",
         params: IdParams,
-        response: { 204: Type.Null(), ...errors },
+        response: { 204: NoContent("Deleted (or kept as a placeholder when it has replies)"), ...errorsOf(notFound, [403, "Not the author, the video's owner, a moderator or an admin (`permission_denied`)"]) },
       },
     },
     async (req, reply) => {
@@ -143,7 +163,7 @@ export async function commentRoutes(app: App, opts: CommentRoutesOptions): Promi
         description: pin ? "One pinned comment per video: pinning another replaces it. No body (or `{}`)." : "Unpinning a comment that is not pinned changes nothing.",
         params: IdParams,
         ...(pin ? { body: EmptyBody } : {}),
-        response: { 200: CommentSchema, ...errors },
+        response: { 200: CommentSchema, ...pinErrors },
       },
     };
     const handler = async (req: FastifyRequest<{ Params: { id: string } }>) => comments.pin(req.params.id, pin, signedIn(req.user), req.role);

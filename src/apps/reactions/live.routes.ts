@@ -5,10 +5,9 @@
  * headers). Starts with a `snapshot` of the counts, or with the missed events on a reconnect
  * with Last-Event-ID; `: ping` comments keep proxies from closing it; ends on shutdown.
  */
-import { Type } from "@sinclair/typebox";
 import type { App } from "../../lib/app.types.js";
-import { ErrorResponse, IdParams } from "../../lib/schemas.js";
-import { SseStream, parseEventId } from "../../lib/sse.js";
+import { IdParams, errors } from "../../lib/schemas.js";
+import { SseStream, parseEventId, sseResponse } from "../../lib/sse.js";
 import type { LiveEventsService, LiveStream } from "./live-events.service.js";
 import type { ReactionRepository } from "./reaction.repository.js";
 import { LiveQuery } from "./reactions.schemas.js";
@@ -50,7 +49,10 @@ export async function liveRoutes(app: App, opts: LiveRoutesOptions): Promise<voi
           'message: `event: reactions` / `id: 7` / `data: {"type":"reactions","video_id":"…","seq":7,"at":"…","likes":12,"dislikes":1}`.',
         params: IdParams,
         querystring: LiveQuery,
-        response: { 200: Type.String({ description: "An endless text/event-stream." }), 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse },
+        response: {
+          200: sseResponse("An endless text/event-stream", 'retry: 3000\n\nevent: snapshot\nid: 6\ndata: {"type":"snapshot","video_id":"5f0e8a1c-2b7d-4e6a-8c3f-1d9b0a7e6c52","seq":6,"at":"2026-01-02T03:04:05.000Z","likes":12,"dislikes":1}\n\n'),
+          ...errors([404, "No such video, or one the caller may not see (`video_not_found`)"]),
+        },
       },
     },
     async (req, reply) => {

@@ -4,7 +4,7 @@
  * owner's "hide this user from my videos".
  */
 import { isUniqueViolation } from "../../platform/db/db.js";
-import { badRequest, notFound } from "../../lib/errors.js";
+import { badRequest, fieldError, notFound } from "../../lib/errors.js";
 import { newId, nowIso } from "../../lib/ids.js";
 import { decodeCursor, paginate, pageUrl } from "../../lib/pagination.js";
 import type { AuthUser, Role } from "../users/index.js";
@@ -72,7 +72,7 @@ export class ModerationService {
     let after: { key: [string, string]; dir: "n" | "p" } | undefined;
     if (cursor) {
       const [k, id] = cursor.key;
-      if (cursor.key.length !== 2 || typeof k !== "string" || typeof id !== "string") throw badRequest("invalid_cursor", "The cursor is not valid.");
+      if (cursor.key.length !== 2 || typeof k !== "string" || typeof id !== "string") throw fieldError("invalid_cursor", "The cursor is not valid.", "querystring", "cursor");
       after = { key: [k, id], dir: cursor.dir };
     }
     const rows = await this.d.repo.reports(q.status ?? "open", after, limit);
@@ -126,7 +126,7 @@ export class ModerationService {
 
   /** The owner hides a user from their videos: the user's comments disappear there, new ones are refused. */
   async hide(owner: AuthUser, userId: string): Promise<void> {
-    if (userId === owner.id) throw badRequest("cannot_hide_self", "You cannot hide yourself.");
+    if (userId === owner.id) throw fieldError("cannot_hide_self", "You cannot hide yourself.", "params", "user_id");
     if (!(await this.d.repo.userExists(userId))) throw notFound("User not found.", "user_not_found");
     await this.d.repo.hide(owner.id, userId);
   }

@@ -3,12 +3,16 @@
  * POST sets (idempotent: the same POST again changes nothing), DELETE removes.
  */
 import type { App } from "../../lib/app.types.js";
-import { ErrorResponse, IdParams } from "../../lib/schemas.js";
+import { IdParams, errors } from "../../lib/schemas.js";
 import type { AuthUser } from "../users/index.js";
 import type { ReactionService } from "./reaction.service.js";
 import { CommentLikeStateSchema, EmptyBody, ReactionStateSchema, type ReactionKind } from "./reactions.schemas.js";
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse };
+const refusals = errors(
+  [403, "The caller's role may not react (`permission_denied`)"],
+  [404, "No such video or comment, or one the caller may not see (`video_not_found`, `comment_not_found`)"],
+  [429, "More than REACTION_RATE_LIMIT reactions this minute (`throttled`, `{retry_after_s}`, `Retry-After`)"],
+);
 const signedIn = (u: AuthUser | null): AuthUser => u!; // the route's auth config guarantees it
 
 export async function reactionRoutes(app: App, opts: { reactions: ReactionService }): Promise<void> {
@@ -27,7 +31,7 @@ export async function reactionRoutes(app: App, opts: { reactions: ReactionServic
             "double click changes nothing. No body (or `{}`). At most 60 reactions a minute per user (429 + Retry-After).",
           params: IdParams,
           body: EmptyBody,
-          response: { 200: ReactionStateSchema, ...errors },
+          response: { 200: ReactionStateSchema, ...refusals },
         },
       },
       async (req) => reactions.react(req.params.id, kind, signedIn(req.user), req.role),
@@ -41,7 +45,7 @@ export async function reactionRoutes(app: App, opts: { reactions: ReactionServic
           summary: `Remove your reaction to a video`,
           description: "Removes your like or dislike, whichever it is (the same on both URLs); nothing to remove changes nothing.",
           params: IdParams,
-          response: { 200: ReactionStateSchema, ...errors },
+          response: { 200: ReactionStateSchema, ...refusals },
         },
       },
       async (req) => reactions.unreact(req.params.id, signedIn(req.user), req.role),
@@ -58,7 +62,7 @@ export async function reactionRoutes(app: App, opts: { reactions: ReactionServic
         description: "Idempotent. No body (or `{}`).",
         params: IdParams,
         body: EmptyBody,
-        response: { 200: CommentLikeStateSchema, ...errors },
+        response: { 200: CommentLikeStateSchema, ...refusals },
       },
     },
     async (req) => reactions.likeComment(req.params.id, true, signedIn(req.user), req.role),
@@ -67,7 +71,7 @@ export async function reactionRoutes(app: App, opts: { reactions: ReactionServic
     "/api/comments/:id/like/",
     {
       config: { auth: { right: "video:react" } },
-      schema: { tags: ["comments"], summary: "Unlike a comment", params: IdParams, response: { 200: CommentLikeStateSchema, ...errors } },
+      schema: { tags: ["comments"], summary: "Unlike a comment", params: IdParams, response: { 200: CommentLikeStateSchema, ...refusals } },
     },
     async (req) => reactions.likeComment(req.params.id, false, signedIn(req.user), req.role),
   );

@@ -28,13 +28,13 @@ export const ReactionStateSchema = Type.Object(
     dislikes: Type.Integer({ minimum: 0 }),
     my_reaction: Nullable(StringEnum(REACTION_KINDS)),
   },
-  { examples: [{ likes: 12, dislikes: 1, my_reaction: "like" }] },
+  { description: "The video's counts and your reaction", examples: [{ likes: 12, dislikes: 1, my_reaction: "like" }] },
 );
 export type ReactionState = Static<typeof ReactionStateSchema>;
 
 export const CommentLikeStateSchema = Type.Object(
   { likes: Type.Integer({ minimum: 0 }), liked: Type.Boolean() },
-  { examples: [{ likes: 3, liked: true }] },
+  { description: "The comment's likes and whether you like it", examples: [{ likes: 3, liked: true }] },
 );
 export type CommentLikeState = Static<typeof CommentLikeStateSchema>;
 
@@ -75,12 +75,12 @@ const replyExample = {
 };
 const commentExample = { ...replyExample, id: ID, parent_id: null, text: "The drop at 1:23 <3", time_refs: [83], likes: 4, reply_count: 1 };
 
-export const ReplySchema = Type.Object(commentFields, { examples: [replyExample] });
+export const ReplySchema = Type.Object(commentFields, { description: "A comment or reply, without its replies", examples: [replyExample] });
 export type Reply = Static<typeof ReplySchema>;
 
 export const CommentSchema = Type.Object(
   { ...commentFields, replies: Type.Array(ReplySchema, { description: "the first 3 replies, oldest first (top-level comments only)" }) },
-  { examples: [{ ...commentExample, replies: [replyExample] }] },
+  { description: "A comment", examples: [{ ...commentExample, replies: [replyExample] }] },
 );
 export type Comment = Static<typeof CommentSchema>;
 
@@ -146,7 +146,7 @@ export const ReportSchema = Type.Object(
     created: Type.String({ format: "date-time" }),
     resolved: Nullable(Type.String({ format: "date-time" })),
   },
-  { examples: [reportExample] },
+  { description: "A report", examples: [reportExample] },
 );
 export type Report = Static<typeof ReportSchema>;
 
@@ -195,7 +195,7 @@ export type BlockCreate = Static<typeof BlockCreateSchema>;
 
 export const BlockSchema = Type.Object(
   { user_id: Type.String({ format: "uuid" }), reason: Nullable(Type.String()), created: Type.String({ format: "date-time" }) },
-  { examples: [{ user_id: USER_ID, reason: "Repeated harassment", created: AT }] },
+  { description: "A commenting block", examples: [{ user_id: USER_ID, reason: "Repeated harassment", created: AT }] },
 );
 export type Block = Static<typeof BlockSchema>;
 

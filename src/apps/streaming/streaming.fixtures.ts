@@ -171,6 +171,7 @@ export async function insertReadyVideo(ctx: Pick<AppContext, "db">, v: FixtureVi
     duration_s: v.durationS === undefined ? (v.media?.durationS ?? 2) : v.durationS,
     media: v.media ? JSON.stringify(v.media) : null,
     media_bytes: 0,
+    playback_epoch: 0,
     chapters: v.chapters ? JSON.stringify(v.chapters) : null,
     poster_choice: null,
     custom_poster_key: null,

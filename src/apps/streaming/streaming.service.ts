@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { LRUCache } from "lru-cache";
 import type { Config } from "../../config.js";
-import { badRequest, conflict, forbidden, notFound } from "../../lib/errors.js";
+import { conflict, forbidden, notFound, validationError } from "../../lib/errors.js";
 import { UUID_RE } from "../../lib/ids.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import { chaptersOf, chaptersToWebVtt, segmentSpan, validateChapters, VideoService, withEnds, type Chapter, type ChapterInput, type VideoRepository } from "../videos/index.js";
@@ -131,7 +131,7 @@ export class StreamingService {
     if (req.user && VideoService.canView(video, req.user, req.role)) return { video, token: null, viewerId: req.user.id, viaBearer: true };
     const token = (req.query as { token?: unknown } | undefined)?.token;
     if (typeof token === "string" && token !== "") {
-      const claims = await this.d.playback.verify(token, id);
+      const claims = await this.d.playback.verify(token, id, video.playback_epoch);
       return { video, token, viewerId: claims.uid, viaBearer: false };
     }
     throw notFound("Video not found.", "video_not_found");
@@ -144,7 +144,7 @@ export class StreamingService {
   private async nestedToken(access: MediaAccess): Promise<string | null> {
     if (access.video.visibility !== "private") return null;
     if (access.token) return access.token;
-    return access.viaBearer ? this.d.playback.issue(access.video.id, access.viewerId) : null;
+    return access.viaBearer ? this.d.playback.issue(access.video.id, access.video.playback_epoch, access.viewerId) : null;
   }
 
   /** The account, else the client's address (req.ip: TRUST_PROXY decides whether X-Forwarded-For counts) and user agent. */
@@ -289,11 +289,7 @@ export class StreamingService {
     if (duration === null || !(duration > 0)) throw conflict("duration_unknown", "The video's duration is not known yet: chapters can be set once it is probed.");
     const problems = validateChapters(list, duration);
     if (problems.length) {
-      throw badRequest(
-        "validation_error",
-        "Invalid input.",
-        problems.map((p) => ({ field: p.field, location: "body", message: p.message })),
-      );
+      throw validationError(problems.map((p) => ({ location: "body", field: p.field, code: p.code, message: p.message })));
     }
     const clean = list.map((c) => ({ title: c.title.trim(), start: c.start }));
     await this.d.repo.update(id, { chapters: clean.length ? JSON.stringify(clean) : null });

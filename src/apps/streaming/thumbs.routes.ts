@@ -15,11 +15,12 @@ import { createHash } from "node:crypto";
 import { notFound } from "../../lib/errors.js";
 import { readFilePart } from "../../lib/multipart.js";
 import { isNotFoundError, type Storage } from "../../platform/storage/storage.js";
-import { ErrorResponse, IdParams } from "../../lib/schemas.js";
+import { IdParams, errors } from "../../lib/schemas.js";
 import { POSTER_MAX_BYTES, VideoDetailSchema, videoKeys, type PosterService, type VideoQueryService } from "../videos/index.js";
 import { CUSTOM_POSTER_NAME, THUMBS_DIR, thumbCacheControl, thumbContentType } from "../../contracts/media-layout.js";
 import { BufferSource, type ObjectSender } from "./object-sender.js";
 import type { StreamingService } from "./streaming.service.js";
+import { MEDIA_SECURITY, mediaResponses } from "./streaming.routes.js";
 
 /**
  * The storyboard index of a private video: its cues' image URIs are relative to the VTT, which the
@@ -31,7 +32,6 @@ export function tokenizeStoryboardVtt(vtt: string, token: string): string {
   return vtt.replace(/^([A-Za-z0-9_.-]+\.(?:jpg|webp))(\?[^#\s]*)?(#xywh=)/gm, (_, file: string, query: string | undefined, frag: string) => `${file}${query ? `${query}&${q}` : `?${q}`}${frag}`);
 }
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
 
 export interface ThumbRoutesOptions {
   queries: VideoQueryService;
@@ -59,9 +59,10 @@ export async function thumbRoutes(app: App, opts: ThumbRoutesOptions): Promise<v
       description:
         "Names: `poster.jpg`, `c0.jpg`…`c4.jpg`, `storyboard.jpg`, `storyboard.vtt` (cues `storyboard.jpg#xywh=x,y,w,h`), `custom-poster.jpg`. " +
         "Private videos need `?token=` (the detail's URLs carry it) or the owner's/staff bearer.",
+      security: MEDIA_SECURITY,
       params: Type.Object({ id: Type.String(), name: Type.String({ maxLength: 64 }) }),
       querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 4096, description: "Playback token (private videos)." })) }),
-      response: { ...errors },
+      response: mediaResponses(["image/jpeg", "image/webp", "text/vtt"], "The image or storyboard index"),
     },
     handler: async (req, reply) => {
       const { id, name } = req.params as { id: string; name: string };
@@ -118,7 +119,16 @@ export async function thumbRoutes(app: App, opts: ThumbRoutesOptions): Promise<v
             "multipart/form-data": { schema: { properties: { file: { type: "string", format: "binary", description: "the image" } }, required: ["file"] } },
           },
         },
-        response: { 200: VideoDetailSchema, ...errors, 413: ErrorResponse, 415: ErrorResponse },
+        response: {
+          200: { ...VideoDetailSchema, description: "The video, with the new poster" },
+          ...errors(
+            [400, "No file part (`file_required`)"],
+            [403, "Not the owner, a moderator or an admin (`permission_denied`)"],
+            [404, "No such video, or one the caller may not see (`video_not_found`)"],
+            [413, "Over 5 MB (`file_too_large`) or too many pixels (`image_too_large`, `{width, height}`)"],
+            [415, "Not an image we read (`unsupported_image`), or not multipart/form-data (`unsupported_media_type`)"],
+          ),
+        },
       },
     },
     async (req) => {

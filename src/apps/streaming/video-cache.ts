@@ -23,6 +23,8 @@ export interface StreamVideo {
   duration_s: number | null;
   chapters: string | null;
   media: TranscodeResult | null;
+  /** playback tokens of another epoch are refused (playback.service.ts) */
+  playback_epoch: number;
   updated_at: string;
 }
 

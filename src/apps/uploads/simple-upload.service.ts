@@ -54,7 +54,7 @@ export class SimpleUploadService {
       file.destroy();
       await this.store.remove(id);
       if (err instanceof TooMuchDataError) {
-        throw payloadTooLarge(`Simple uploads are limited to ${maxBytes} bytes; use the resumable (tus) upload for larger files.`, "too_large", { max_bytes: maxBytes });
+        throw payloadTooLarge(`Simple uploads are limited to ${maxBytes} bytes; use the resumable (tus) upload for larger files.`, "too_large", { limit: maxBytes });
       }
       if (err instanceof UploadRefusedError) throw new TusError(REFUSAL_STATUS[err.code] ?? 415, err.code, err.message);
       throw err;

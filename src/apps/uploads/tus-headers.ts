@@ -5,7 +5,7 @@
  * Spec: https://tus.io/protocols/resumable-upload (1.0.x).
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { AppError } from "../../lib/errors.js";
+import { AppError, type InputProblem } from "../../lib/errors.js";
 
 export const TUS_RESUMABLE = "1.0.0";
 export const TUS_VERSIONS = ["1.0.0"] as const;
@@ -49,7 +49,7 @@ export type TusHeaderName = keyof TusHeaders;
 
 /** A protocol error: rendered in the API's error format, with tus response headers. */
 export class TusError extends AppError {
-  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}, details: Record<string, unknown> | null = null) {
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}, details: Record<string, unknown> | InputProblem[] | null = null) {
     super(status, code, message, details, headers);
     this.name = "TusError";
   }
@@ -177,6 +177,11 @@ const RULES: { [K in TusHeaderName]: HeaderRule<TusHeaders[K]> } = {
   },
 };
 
+/** A refused tus header, with the one input-problem entry every input error carries. */
+export function headerError(name: string, status: number, code: string, message: string, entryMessage = message, headers: Record<string, string> = {}): TusError {
+  return new TusError(status, code, message, headers, [{ location: "headers", field: name, code, message: entryMessage }]);
+}
+
 export type ReadHeaders<K extends TusHeaderName> = { [P in K]: TusHeaders[P] | undefined };
 
 /**
@@ -190,12 +195,12 @@ export function readTusHeaders<K extends TusHeaderName>(headers: IncomingHttpHea
     const value = typeof raw === "string" || raw === undefined ? raw : raw.join(",");
     const rule = RULES[name] as HeaderRule<TusHeaders[K]>;
     if (value === undefined) {
-      if (required.includes(name)) throw new TusError(rule.status, rule.code, rule.message, rule.headers);
+      if (required.includes(name)) throw headerError(name, rule.status, rule.code, rule.message, "is required", rule.headers);
       out[name] = undefined;
       continue;
     }
     const parsed = rule.parse(value);
-    if (parsed === undefined) throw new TusError(rule.status, rule.code, rule.message, rule.headers);
+    if (parsed === undefined) throw headerError(name, rule.status, rule.code, rule.message, rule.message, rule.headers);
     out[name] = parsed;
   }
   return out;

@@ -19,7 +19,7 @@ import type { UploadRecords } from "./upload-records.service.js";
 import { ChecksumMismatchError, TooMuchDataError, type AppendResult, type UploadByteStore } from "./upload-store.js";
 import { videoFields } from "./upload-metadata.js";
 import type { UploadRepository, UploadRow } from "./upload.repository.js";
-import { TusError, type UploadChecksum, type UploadConcat, type UploadMetadata } from "./tus-headers.js";
+import { headerError, TusError, type UploadChecksum, type UploadConcat, type UploadMetadata } from "./tus-headers.js";
 
 export interface CreateInput {
   length: number | undefined;
@@ -95,9 +95,9 @@ export class TusUploadService {
   async create(user: AuthUser, input: CreateInput): Promise<Created> {
     if (input.concat?.kind === "final") return this.createFinal(user, input);
     // We do not offer creation-defer-length: the size limits and the quota are enforced at creation.
-    if (input.deferLength) throw new TusError(400, "defer_length_unsupported", "Upload-Defer-Length is not supported: send Upload-Length.");
+    if (input.deferLength) throw headerError("upload-defer-length", 400, "defer_length_unsupported", "Upload-Defer-Length is not supported: send Upload-Length.");
     // "The request MUST include one of the following headers: a) Upload-Length [...] b) Upload-Defer-Length: 1"
-    if (input.length === undefined) throw new TusError(400, "missing_upload_length", "Upload-Length is required.");
+    if (input.length === undefined) throw headerError("upload-length", 400, "missing_upload_length", "Upload-Length is required.", "is required");
     const length = input.length;
     // "If the length of the upload exceeds the maximum, which MAY be specified using the
     // Tus-Max-Size header, the Server MUST respond with the 413 Request Entity Too Large status."
@@ -127,14 +127,14 @@ export class TusUploadService {
 
   private checkMaxSize(length: number): void {
     const { maxSize } = this.d.config.upload;
-    if (length > maxSize) throw payloadTooLarge(`The file is larger than the ${maxSize} bytes allowed.`, "too_large", { max_bytes: maxSize, length });
+    if (length > maxSize) throw payloadTooLarge(`The file is larger than the ${maxSize} bytes allowed.`, "too_large", { limit: maxSize, requested: length });
   }
 
   /** Concatenation: a final upload made of complete partial uploads of this user, in order. */
   private async createFinal(user: AuthUser, input: CreateInput): Promise<Created> {
     const concat = input.concat as Extract<UploadConcat, { kind: "final" }>;
     // "The Client MUST NOT include the Upload-Length header in the final upload creation."
-    if (input.length !== undefined) throw new TusError(400, "invalid_upload_concat", "A final upload must not carry Upload-Length.");
+    if (input.length !== undefined) throw headerError("upload-length", 400, "invalid_upload_concat", "A final upload must not carry Upload-Length.");
     const ids = partialIds(concat);
     const fields = videoFields(input.metadata?.values ?? {}, "metadata");
     const locks: Lock[] = [];
@@ -165,11 +165,11 @@ export class TusUploadService {
     const now = nowIso();
     for (const id of ids) {
       const p = byId.get(id);
-      if (!p || p.user_id !== user.id || p.partial !== 1) throw new TusError(400, "invalid_upload_concat", `Unknown partial upload ${id}.`);
+      if (!p || p.user_id !== user.id || p.partial !== 1) throw headerError("upload-concat", 400, "invalid_upload_concat", `Unknown partial upload ${id}.`);
       this.assertLive(p, now);
       // We do not announce concatenation-unfinished: "This concatenation request SHOULD happen
       // after all of the corresponding partial uploads are completed."
-      if (p.offset !== p.length) throw new TusError(400, "partial_upload_incomplete", `Partial upload ${id} is not complete.`);
+      if (p.offset !== p.length) throw headerError("upload-concat", 400, "partial_upload_incomplete", `Partial upload ${id} is not complete.`);
     }
     return ids.reduce((n, id) => n + byId.get(id)!.length, 0);
   }
@@ -336,9 +336,9 @@ export class TusUploadService {
 function partialIds(concat: Extract<UploadConcat, { kind: "final" }>): string[] {
   const ids = concat.urls.map((u) => {
     const m = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/?(?:[?#].*)?$/i.exec(u);
-    if (!m) throw new TusError(400, "invalid_upload_concat", `Not a partial upload URL: ${u.slice(0, 200)}`);
+    if (!m) throw headerError("upload-concat", 400, "invalid_upload_concat", `Not a partial upload URL: ${u.slice(0, 200)}`);
     return m[1]!.toLowerCase();
   });
-  if (new Set(ids).size !== ids.length) throw new TusError(400, "invalid_upload_concat", "A partial upload is listed twice.");
+  if (new Set(ids).size !== ids.length) throw headerError("upload-concat", 400, "invalid_upload_concat", "A partial upload is listed twice.");
   return ids;
 }

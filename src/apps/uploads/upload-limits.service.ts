@@ -31,7 +31,7 @@ export class UploadLimits {
   /** Serializes one user's creations so two parallel POSTs cannot both pass the quota check. */
   async withUserLock<T>(userId: string, fn: () => Promise<T>): Promise<T> {
     const lock = await this.locker.acquire(`upload-create:${userId}`, { requestRelease: false, waitMs: 15_000 }).catch((err: unknown) => {
-      if (err instanceof LockTimeoutError) throw new TusError(429, "too_many_uploads", "Too many uploads are being created at once; retry shortly.", { "Retry-After": "5" });
+      if (err instanceof LockTimeoutError) throw new TusError(429, "too_many_uploads", "Too many uploads are being created at once; retry shortly.", { "Retry-After": "5" }, { retry_after_s: 5 });
       throw err;
     });
     try {
@@ -46,7 +46,7 @@ export class UploadLimits {
     try {
       return await this.locker.acquire(uploadLockKey(uploadId));
     } catch (err) {
-      if (err instanceof LockTimeoutError) throw new TusError(423, "upload_locked", "Another request is writing to this upload; retry shortly.", { "Retry-After": "1" });
+      if (err instanceof LockTimeoutError) throw new TusError(423, "upload_locked", "Another request is writing to this upload; retry shortly.", { "Retry-After": "1" }, { retry_after_s: 1 });
       throw err;
     }
   }
@@ -60,14 +60,14 @@ export class UploadLimits {
     const active = await this.repo.activeCounts(user.id, nowIso());
     const limit = partial ? upload.maxConcurrentPerUser * PARTIALS_PER_UPLOAD_SLOT : upload.maxConcurrentPerUser;
     if ((partial ? active.partial : active.whole) >= limit) {
-      throw new TusError(429, "too_many_uploads", `At most ${limit} ${partial ? "partial uploads" : "uploads"} may be in progress at once; finish or delete one first.`, { "Retry-After": "60" }, { limit });
+      throw new TusError(429, "too_many_uploads", `At most ${limit} ${partial ? "partial uploads" : "uploads"} may be in progress at once; finish or delete one first.`, { "Retry-After": "60" }, { used: partial ? active.partial : active.whole, limit, retry_after_s: 60 });
     }
     // Partial uploads too: they exist only to become a video, so their bytes are not taken for
     // a final upload that would be refused.
     await this.videos.assertConversionSlot(user.id);
     const used = (await this.videos.quotaUsed(user.id)) + active.partialBytes - alreadyCounted;
     if (used + length > upload.userQuota) {
-      throw payloadTooLarge("This upload would exceed your storage quota.", "quota_exceeded", { used_bytes: used, limit_bytes: upload.userQuota, requested_bytes: length });
+      throw payloadTooLarge("This upload would exceed your storage quota.", "quota_exceeded", { used, limit: upload.userQuota, requested: length });
     }
   }
 
@@ -78,7 +78,7 @@ export class UploadLimits {
     const used = await this.videos.quotaUsed(user.id);
     const { userQuota } = this.config.upload;
     if (used + size > userQuota) {
-      throw payloadTooLarge("This upload would exceed your storage quota.", "quota_exceeded", { used_bytes: used, limit_bytes: userQuota, requested_bytes: size });
+      throw payloadTooLarge("This upload would exceed your storage quota.", "quota_exceeded", { used, limit: userQuota, requested: size });
     }
   }
 
@@ -89,16 +89,20 @@ export class UploadLimits {
     // Content-Length covers the multipart framing and fields too: only refuse when even the
     // framing-free file would be too large (64 KiB of slack for fields and boundaries).
     if (contentLength !== null && contentLength > max + 64 * 1024) {
-      throw payloadTooLarge(`Simple uploads are limited to ${max} bytes; use the resumable (tus) upload for larger files.`, "too_large", { max_bytes: max });
+      throw payloadTooLarge(`Simple uploads are limited to ${max} bytes; use the resumable (tus) upload for larger files.`, "too_large", { limit: max, requested: contentLength });
     }
     const active = await this.repo.activeCounts(user.id, nowIso());
     if (active.whole >= upload.maxConcurrentPerUser) {
-      throw new TusError(429, "too_many_uploads", `At most ${upload.maxConcurrentPerUser} uploads may be in progress at once.`, { "Retry-After": "60" });
+      throw new TusError(429, "too_many_uploads", `At most ${upload.maxConcurrentPerUser} uploads may be in progress at once.`, { "Retry-After": "60" }, {
+        used: active.whole,
+        limit: upload.maxConcurrentPerUser,
+        retry_after_s: 60,
+      });
     }
     await this.videos.assertConversionSlot(user.id);
     const used = await this.videos.quotaUsed(user.id);
     if (used >= upload.userQuota) {
-      throw payloadTooLarge("Your storage quota is used up.", "quota_exceeded", { used_bytes: used, limit_bytes: upload.userQuota });
+      throw payloadTooLarge("Your storage quota is used up.", "quota_exceeded", { used, limit: upload.userQuota });
     }
   }
 }

@@ -3,7 +3,7 @@
  * Video's fields. Nothing here is trusted: `filetype` is ignored (the bytes are sniffed), the
  * filename is kept for display only, reduced to a clean last path segment, and never used as a path.
  */
-import { badRequest } from "../../lib/errors.js";
+import { validationError, type InputProblem } from "../../lib/errors.js";
 import { VISIBILITIES, type Visibility } from "../videos/index.js";
 
 export interface VideoFields {
@@ -44,29 +44,23 @@ function titleFromFilename(name: string): string {
   return cut(stem, TITLE_MAX);
 }
 
-interface FieldError {
-  field: string;
-  location: string;
-  message: string;
-}
-
 /** Validates the fields; `location` names where they came from in error details (`metadata`, `body`). */
 export function videoFields(values: Record<string, string | undefined>, location: "metadata" | "body"): VideoFields {
-  const errors: FieldError[] = [];
+  const errors: InputProblem[] = [];
   // tus-js-client and Uppy send `filename`; some clients `name`.
   const originalFilename = displayFilename(values.filename ?? values.name);
   const rawTitle = values.title?.replace(CONTROL, "").trim();
   let title = rawTitle && rawTitle.length > 0 ? rawTitle : titleFromFilename(originalFilename) || "Untitled video";
-  if (rawTitle !== undefined && chars(rawTitle) > TITLE_MAX) errors.push({ field: "title", location, message: `must be at most ${TITLE_MAX} characters` });
+  if (rawTitle !== undefined && chars(rawTitle) > TITLE_MAX) errors.push({ location, field: "title", code: "max_length", message: `must be at most ${TITLE_MAX} characters` });
   title = title.normalize("NFC");
   const description = (values.description ?? "").replace(/\r\n/g, "\n").normalize("NFC");
-  if (chars(description) > DESCRIPTION_MAX) errors.push({ field: "description", location, message: `must be at most ${DESCRIPTION_MAX} characters` });
+  if (chars(description) > DESCRIPTION_MAX) errors.push({ location, field: "description", code: "max_length", message: `must be at most ${DESCRIPTION_MAX} characters` });
   const visibility = (values.visibility?.trim() || "public") as Visibility;
   if (!(VISIBILITIES as readonly string[]).includes(visibility)) {
-    errors.push({ field: "visibility", location, message: `must be one of ${VISIBILITIES.join(", ")}` });
+    errors.push({ location, field: "visibility", code: "enum", message: `must be one of ${VISIBILITIES.join(", ")}` });
   }
   const lang = values.language?.trim();
-  if (lang && (!LANGUAGE_RE.test(lang) || lang.length > 35)) errors.push({ field: "language", location, message: "must be a BCP 47 language tag such as en or fr-CA" });
-  if (errors.length) throw badRequest("validation_error", "Invalid input.", errors);
+  if (lang && (!LANGUAGE_RE.test(lang) || lang.length > 35)) errors.push({ location, field: "language", code: "pattern", message: "must be a BCP 47 language tag such as en or fr-CA" });
+  if (errors.length) throw validationError(errors);
   return { title, description, visibility, language: lang || null, originalFilename };
 }

@@ -190,7 +190,7 @@ export async function tusCreate(h: Harness, access: string, length: number | nul
   if (o.body) headers["content-type"] = "application/offset+octet-stream";
   const r = await h.app.inject({ method: "POST", url: "/api/videos/upload/", headers, ...(o.body ? { payload: o.body } : {}) });
   const location = typeof r.headers.location === "string" ? r.headers.location : null;
-  return { r, location, path: location ? new URL(location).pathname : null, videoId: (r.headers["video-id"] as string | undefined) ?? null };
+  return { r, location, path: location ? new URL(location, "http://localhost").pathname : null, videoId: (r.headers["video-id"] as string | undefined) ?? null };
 }
 
 export async function tusPatch(h: Harness, access: string, urlPath: string, offset: number, body: Buffer | Readable, headers: Record<string, string> = {}) {

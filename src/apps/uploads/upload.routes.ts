@@ -8,8 +8,6 @@ import multipart from "@fastify/multipart";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { App } from "../../lib/app.types.js";
 import type { Config } from "../../config.js";
-import { ErrorResponse } from "../../lib/schemas.js";
-import { VideoDetailSchema } from "../videos/index.js";
 import { deleteHandler } from "./handlers/delete.handler.js";
 import { headHandler } from "./handlers/head.handler.js";
 import { multipartHandler, type MultipartDetail } from "./handlers/multipart.handler.js";
@@ -19,6 +17,20 @@ import { postHandler } from "./handlers/post.handler.js";
 import { UPLOAD_PATH } from "./handlers/tus-response.js";
 import { OFFSET_OCTET_STREAM, TUS_RESUMABLE } from "./tus-headers.js";
 import type { UploadService } from "./upload.service.js";
+import {
+  CREATION_DOC,
+  CREATION_SCHEMA,
+  DELETE_DOC,
+  DELETE_SCHEMA,
+  HEAD_DOC,
+  HEAD_SCHEMA,
+  OVERRIDE_DOC,
+  OVERRIDE_SCHEMA,
+  PATCH_DOC,
+  PATCH_SCHEMA,
+  discovery,
+  idParams,
+} from "./upload.schemas.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -29,12 +41,12 @@ declare module "fastify" {
 
 type IdRequest = FastifyRequest<{ Params: { uploadId: string } }>;
 
-const UPLOAD = { auth: { right: "video:upload" as const }, rateLimit: false as const };
+// longBody: a PATCH (or a creation-with-upload, or the simple upload) may take hours; its body is
+// bounded by idle time (HTTP_UPLOAD_IDLE_TIMEOUT), not by HTTP_BODY_TIMEOUT.
+const UPLOAD = { auth: { right: "video:upload" as const }, rateLimit: false as const, longBody: true };
 // tus discovery is a plain OPTIONS request (no Origin / Access-Control-Request-Method), which
 // @fastify/cors would refuse as an invalid preflight: let it add its headers and continue here.
 const DISCOVERY = { cors: { strictPreflight: false, preflightContinue: true } };
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 410: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 429: ErrorResponse };
-const idParams = { type: "object", properties: { uploadId: { type: "string", maxLength: 64 } }, required: ["uploadId"] } as const;
 
 export interface UploadRoutesOptions {
   uploads: UploadService;
@@ -66,34 +78,27 @@ export async function uploadRoutes(app: App, opts: UploadRoutesOptions): Promise
       detail: opts.detail,
     });
 
-    scope.options(UPLOAD_PATH, { config: DISCOVERY, schema: { tags: ["uploads"], summary: "tus discovery (Tus-Version, Tus-Extension, Tus-Max-Size)" } }, options);
+    scope.options(UPLOAD_PATH, { config: DISCOVERY, schema: discovery("tus discovery (Tus-Version, Tus-Extension, Tus-Max-Size)") }, options);
     scope.post(
       UPLOAD_PATH,
       {
-        config: UPLOAD,
-        schema: {
-          tags: ["uploads"],
-          summary: "Create a tus upload, or upload a small file in one multipart/form-data request",
-          description:
-            "tus 1.0 creation (Upload-Length, Upload-Metadata: filename, filetype, title, description, visibility, language; " +
-            "Upload-Concat for parallel uploads; a body of type application/offset+octet-stream for creation-with-upload) → 201 with Location and Video-Id. " +
-            "Or multipart/form-data with a `file` field and the same metadata fields → 201 with the video.",
-          security: [{ bearer: [] }],
-          response: { 201: VideoDetailSchema, ...errors, 460: ErrorResponse },
-        },
+        config: { ...UPLOAD, ...CREATION_DOC },
+        schema: CREATION_SCHEMA,
       },
       async (req: FastifyRequest, reply: FastifyReply) => (req.isMultipart() ? simple(req, reply) : post(req, reply)),
     );
     const idPath = `${UPLOAD_PATH}:uploadId`;
-    const idSchema = (summary: string) => ({ tags: ["uploads"], summary, params: idParams, security: [{ bearer: [] }], response: { ...errors, 460: ErrorResponse } });
-    scope.options(idPath, { config: DISCOVERY, schema: { tags: ["uploads"], summary: "tus discovery", params: idParams } }, options);
-    scope.head(idPath, { config: UPLOAD, schema: idSchema("Upload offset (tus HEAD)") }, head);
-    scope.patch(idPath, { config: UPLOAD, schema: idSchema("Append bytes (tus PATCH, application/offset+octet-stream)") }, patch);
-    scope.delete(idPath, { config: UPLOAD, schema: idSchema("Terminate an upload (tus termination)") }, del);
+    scope.options(idPath, { config: DISCOVERY, schema: discovery("tus discovery", idParams) }, options);
+    scope.head(idPath, { config: { ...UPLOAD, ...HEAD_DOC }, schema: HEAD_SCHEMA }, head);
+    scope.patch(idPath, { config: { ...UPLOAD, ...PATCH_DOC }, schema: PATCH_SCHEMA }, patch);
+    scope.delete(idPath, { config: { ...UPLOAD, ...DELETE_DOC }, schema: DELETE_SCHEMA }, del);
     // "The X-HTTP-Method-Override request header MUST be a string which MUST be interpreted as the
     // request's method by the Server, if the header is presented. The actual method of the request
     // MUST be ignored." (for clients that cannot send PATCH or DELETE)
-    scope.post(idPath, { config: UPLOAD, schema: { ...idSchema("X-HTTP-Method-Override: PATCH | DELETE | HEAD"), hide: true } }, async (req: IdRequest, reply: FastifyReply) => {
+    scope.post(
+      idPath,
+      { config: { ...UPLOAD, ...OVERRIDE_DOC }, schema: OVERRIDE_SCHEMA },
+      async (req: IdRequest, reply: FastifyReply) => {
       const override = String(req.headers["x-http-method-override"] ?? "").toUpperCase();
       if (override === "PATCH") return patch(req, reply);
       if (override === "DELETE") return del(req, reply);
@@ -102,6 +107,7 @@ export async function uploadRoutes(app: App, opts: UploadRoutesOptions): Promise
         .status(405)
         .header("allow", "HEAD, PATCH, DELETE, OPTIONS")
         .send({ error: { code: "method_not_allowed", message: 'Method "POST" not allowed.', details: { allow: ["HEAD", "PATCH", "DELETE", "OPTIONS"] } } });
-    });
+      },
+    );
   });
 }

@@ -65,7 +65,8 @@ describe("tus upload endpoint", () => {
     const u = await uploader();
     const c = await tusCreate(h, u.access, mp4.length, { metadata: { filename: "holiday.mp4", filetype: "video/mp4", title: "Holiday", description: "Sea", visibility: "unlisted", language: "fr" } });
     expect(c.r.statusCode).toBe(201);
-    expect(c.location).toMatch(/^http:\/\/localhost(:\d+)?\/api\/videos\/upload\/[0-9a-f-]{36}\/$/);
+    // relative (RFC 9110 §10.2.2): never built from the client's Host header
+    expect(c.location).toMatch(/^\/api\/videos\/upload\/[0-9a-f-]{36}\/$/);
     expect(c.r.headers["tus-resumable"]).toBe("1.0.0");
     expect(c.r.headers["upload-expires"]).toMatch(/GMT$/);
     const videoId = c.videoId!;
@@ -252,7 +253,7 @@ describe("tus upload endpoint", () => {
     expect(a.r.statusCode).toBe(201);
     const over = await tusCreate(h, u.access, 11 * MiB);
     expect(over.r.statusCode).toBe(413);
-    expect(over.r.json().error).toMatchObject({ code: "quota_exceeded", details: { limit_bytes: 50 * MiB } });
+    expect(over.r.json().error).toMatchObject({ code: "quota_exceeded", details: { limit: 50 * MiB } });
     await tusCreate(h, u.access, 10);
     await tusCreate(h, u.access, 10);
     const fourth = await tusCreate(h, u.access, 10);
@@ -288,15 +289,19 @@ describe("tus upload endpoint", () => {
     const c = await tusCreate(h, u.access, mp4.length);
     const wrongType = await tusPatch(h, u.access, c.path!, 0, mp4.subarray(0, 10), { "content-type": "application/octet-stream" });
     expect(wrongType.statusCode).toBe(415);
+    // Every refused header is an input problem naming it, with the error's code.
+    expect(wrongType.json().error).toMatchObject({ code: "unsupported_media_type", details: [{ location: "headers", field: "content-type", code: "unsupported_media_type", message: expect.any(String) }] });
     const noLength = await tusCreate(h, u.access, null);
     expect(noLength.r.statusCode).toBe(400);
+    expect(noLength.r.json().error).toMatchObject({ code: "missing_upload_length", details: [{ location: "headers", field: "upload-length", code: "missing_upload_length", message: "is required" }] });
     const deferred = await tusCreate(h, u.access, null, { headers: { "upload-defer-length": "1" } });
     expect(deferred.r.statusCode).toBe(400);
     const badMeta = await tusCreate(h, u.access, 10, { headers: { "upload-metadata": "title !!!" } });
     expect(badMeta.r.statusCode).toBe(400);
+    expect(badMeta.r.json().error.details).toEqual([{ location: "headers", field: "upload-metadata", code: "invalid_upload_metadata", message: expect.any(String) }]);
     const badVisibility = await tusCreate(h, u.access, 10, { metadata: { visibility: "secret" } });
     expect(badVisibility.r.statusCode).toBe(400);
-    expect(badVisibility.r.json().error).toMatchObject({ code: "validation_error", details: [{ field: "visibility", location: "metadata" }] });
+    expect(badVisibility.r.json().error).toMatchObject({ code: "validation_error", details: [{ location: "metadata", field: "visibility", code: "enum", message: expect.any(String) }] });
     const longTitle = await tusCreate(h, u.access, 10, { metadata: { title: "x".repeat(201) } });
     expect(longTitle.r.statusCode).toBe(400);
   });

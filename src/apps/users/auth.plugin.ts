@@ -15,6 +15,13 @@ export interface AuthUser {
   id: string;
   username: string;
   role: Role;
+  /**
+   * The session the access token belongs to (its refresh-token family) and the account's
+   * token_version it was issued under. Always set by `authenticate`; absent only for callers
+   * that did not come with a token (services called directly).
+   */
+  sid?: string;
+  tokenVersion?: number;
 }
 
 export interface RouteAuth {
@@ -50,6 +57,12 @@ function extractToken(req: FastifyRequest, allowQuery: boolean): string | null {
   return null;
 }
 
+/**
+ * The caller of a request with an access token, or null without one. One query per request: the
+ * user row (deactivation and `token_version` take effect at once) and, as a subquery on the
+ * partial index of live refresh-token families, whether the token's session still lives, so a
+ * logout or a detected refresh-token reuse ends its access tokens at once too.
+ */
 export async function authenticate(req: FastifyRequest, db: Db, tokens: TokenService, allowQuery: boolean): Promise<AuthUser | null> {
   const token = extractToken(req, allowQuery);
   if (!token) return null;
@@ -57,12 +70,27 @@ export async function authenticate(req: FastifyRequest, db: Db, tokens: TokenSer
   const row = await db
     .selectFrom("users")
     .select(["id", "username", "role", "is_active", "token_version"])
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom("refresh_tokens")
+            .select("refresh_tokens.id")
+            .where("refresh_tokens.family_id", "=", claims.sid)
+            // Not correlated with the user row: the family id is a server-minted UUID signed
+            // together with `sub`, and an uncorrelated EXISTS is one index-only probe of the
+            // partial index (PostgreSQL otherwise ANDs in the user index: +50 % per request).
+            .where("refresh_tokens.revoked_at", "is", null),
+        )
+        .as("session_live"),
+    )
     .where("id", "=", claims.sub)
     .executeTakeFirst();
   if (!row) throw unauthorized("user_not_found", "The token's user no longer exists.");
   if (!row.is_active) throw unauthorized("user_inactive", "This account is deactivated.");
-  if (row.token_version !== claims.ver) throw unauthorized("token_revoked", "The token has been revoked.");
-  return { id: row.id, username: row.username, role: isRole(row.role) ? row.role : "guest" };
+  // SQLite answers EXISTS with 0/1, PostgreSQL with a boolean.
+  if (row.token_version !== claims.ver || !row.session_live) throw unauthorized("token_revoked", "The token has been revoked.");
+  return { id: row.id, username: row.username, role: isRole(row.role) ? row.role : "guest", sid: claims.sid, tokenVersion: row.token_version };
 }
 
 /** Enforces a route's auth config for an already-authenticated request. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hash } from "@node-rs/argon2";
 import { createHarness, type Harness } from "../../test/app-harness.js";
-import { authHeader, createUser, DEFAULT_PASSWORD, resetTokenFromEmail, sentEmails, usersServices } from "../../test/users.fixtures.js";
+import { authHeader, createUser, DEFAULT_PASSWORD, emailChangeTokenFromEmail, resetTokenFromEmail, sentEmails, usersServices } from "../../test/users.fixtures.js";
 import { sha256 } from "./auth.service.js";
 
 let h: Harness;
@@ -36,7 +36,7 @@ describe("POST /api/auth/register/", () => {
     const before = await countUsers();
     const u = await post("/api/auth/register/", { username: "dup_USER", email: "other@example.com", password: "violet-umbrella-42" });
     expect(u.statusCode).toBe(409);
-    expect(u.json().error).toMatchObject({ code: "username_taken", details: { field: "username" } });
+    expect(u.json().error).toMatchObject({ code: "username_taken", details: [{ location: "body", field: "username", code: "username_taken", message: expect.any(String) }] });
     const e = await post("/api/auth/register/", { username: "dup_other", email: "DUP@example.com", password: "violet-umbrella-42" });
     expect(e.statusCode).toBe(409);
     expect(e.json().error.code).toBe("email_taken");
@@ -310,8 +310,10 @@ describe("password reset", () => {
     const u = await createUser(h, { email: "moving.out@example.com" });
     await post("/api/auth/password-reset/", { email: u.user.email });
     const token = await resetTokenFromEmail(h, u.user.email);
-    const ch = await h.app.inject({ method: "PATCH", url: "/api/users/me/", headers: authHeader(u.access), payload: { email: "moved.in@example.com" } });
+    const ch = await h.app.inject({ method: "PATCH", url: "/api/users/me/", headers: authHeader(u.access), payload: { email: "moved.in@example.com", old_password: u.password } });
     expect(ch.statusCode).toBe(200);
+    const confirmed = await post("/api/auth/email-change/confirm/", { token: await emailChangeTokenFromEmail(h, "moved.in@example.com") });
+    expect(confirmed.statusCode).toBe(204);
     const r = await post("/api/auth/password-reset/confirm/", { token, new_password: "a-brand-new-passphrase" });
     expect(r.json().error.code).toBe("reset_token_invalid");
   });

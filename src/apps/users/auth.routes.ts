@@ -13,12 +13,14 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { App } from "../../lib/app.types.js";
 import type { Config } from "../../config.js";
-import { badRequest, forbidden } from "../../lib/errors.js";
+import { fieldError, forbidden } from "../../lib/errors.js";
 import type { AuthService } from "./auth.service.js";
-import { authRateLimit, baseUrlOf } from "./users-http.js";
+import type { EmailChangeService } from "./email-change.service.js";
+import { authRateLimit } from "./users-http.js";
 import {
   AuthResponse,
   Detail,
+  EmailChangeConfirmBody,
   LoginBody,
   PasswordResetBody,
   PasswordResetConfirmBody,
@@ -59,7 +61,7 @@ function sameSecret(a: string, b: string): boolean {
 function presentedRefresh(req: FastifyRequest<{ Body: RefreshBody }>): { token: string; viaCookie: boolean; csrf?: string } {
   if (req.body.refresh) return { token: req.body.refresh, viaCookie: false };
   const cookie = req.cookies[REFRESH_COOKIE];
-  if (!cookie) throw badRequest("refresh_required", "Provide the refresh token in the body or the refresh cookie.", { field: "refresh" });
+  if (!cookie) throw fieldError("refresh_required", "Provide the refresh token in the body or the refresh cookie.", "body", "refresh");
   const csrfCookie = req.cookies[CSRF_COOKIE];
   const header = req.headers[CSRF_HEADER];
   if (!csrfCookie || typeof header !== "string" || !sameSecret(header, csrfCookie)) {
@@ -68,7 +70,7 @@ function presentedRefresh(req: FastifyRequest<{ Body: RefreshBody }>): { token: 
   return { token: cookie, viaCookie: true, csrf: csrfCookie };
 }
 
-export async function authRoutes(root: App, opts: { auth: AuthService; config: Config }): Promise<void> {
+export async function authRoutes(root: App, opts: { auth: AuthService; emailChanges: EmailChangeService; config: Config }): Promise<void> {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   const { auth, config } = opts;
   const rateLimit = authRateLimit(config);
@@ -91,7 +93,7 @@ export async function authRoutes(root: App, opts: { auth: AuthService; config: C
       },
     },
     async (req, reply) => {
-      const r = await auth.register(req.body, baseUrlOf(req, config));
+      const r = await auth.register(req.body, req.publicBase);
       if (req.body.cookie) {
         setSessionCookies(reply, config, r.refresh);
         return reply.status(201).send({ ...r, refresh: null });
@@ -117,7 +119,7 @@ export async function authRoutes(root: App, opts: { auth: AuthService; config: C
       },
     },
     async (req, reply) => {
-      const r = await auth.login(req.body, baseUrlOf(req, config));
+      const r = await auth.login(req.body, req.publicBase);
       if (req.body.cookie) {
         setSessionCookies(reply, config, r.refresh);
         return { ...r, refresh: null };
@@ -205,6 +207,27 @@ export async function authRoutes(root: App, opts: { auth: AuthService; config: C
     },
     async (req, reply) => {
       await auth.confirmPasswordReset(req.body);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    "/api/auth/email-change/confirm/",
+    {
+      config: { rateLimit },
+      schema: {
+        tags,
+        summary: "Confirm a new email address",
+        description:
+          "The token emailed to the new address by `PATCH /api/users/me/ {email, old_password}`. Single use, valid EMAIL_CHANGE_TTL " +
+          "seconds; no sign-in needed (the token is the proof). Changes the address, tells the old one, and ends every session of the " +
+          "account but the one that asked (their access tokens are refused at once, their WebSocket/SSE connections closed).",
+        body: EmailChangeConfirmBody,
+        response: { 204: Type.Null({ description: "Email changed" }), ...errors(400, 401, 409, 429) },
+      },
+    },
+    async (req, reply) => {
+      await opts.emailChanges.confirm(req.body.token);
       return reply.status(204).send(null);
     },
   );

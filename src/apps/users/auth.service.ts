@@ -9,13 +9,14 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
-import { AppError, badRequest, conflict, unauthorized } from "../../lib/errors.js";
+import { AppError, badRequest, fieldError, unauthorized } from "../../lib/errors.js";
 import { newId, nowIso } from "../../lib/ids.js";
 import type { Mailer } from "../../platform/mail/mailer.js";
 import type { TokenService } from "./token.service.js";
 import type { Role } from "./permissions.js";
 import type { PasswordHasher } from "./password-hasher.js";
 import { assertPasswordAcceptable } from "./password-rules.js";
+import type { SessionRevocations } from "./session-revocations.js";
 import { normalizeEmail, usernameKey, validEmail, validUsername } from "./user-identity.js";
 import type { UserRepository, UserRow } from "./user.repository.js";
 import type { AuthResponse, ChangePasswordBody, LoginBody, PasswordResetConfirmBody, RegisterBody } from "./user.schemas.js";
@@ -27,6 +28,7 @@ export interface AuthDeps {
   tokens: TokenService;
   mailer: Mailer;
   users: UserService;
+  sessions: SessionRevocations;
   config: Config;
   logger: Logger;
 }
@@ -58,8 +60,8 @@ export async function createAccount(deps: { repo: UserRepository; hasher: Passwo
   const email = validEmail(input.email);
   const displayName = input.displayName?.trim() ?? "";
   const key = usernameKey(username);
-  if (await deps.repo.usernameTaken(key)) throw conflict("username_taken", "A user with that username already exists.", { field: "username" });
-  if (await deps.repo.emailTaken(email)) throw conflict("email_taken", "A user with that email already exists.", { field: "email" });
+  if (await deps.repo.usernameTaken(key)) throw fieldError("username_taken", "A user with that username already exists.", "body", "username", { status: 409 });
+  if (await deps.repo.emailTaken(email)) throw fieldError("email_taken", "A user with that email already exists.", "body", "email", { status: 409 });
   assertPasswordAcceptable(input.password, { username, email, display_name: displayName });
   return deps.repo.insert({
     id: newId(),
@@ -104,7 +106,7 @@ export class AuthService {
   async login(body: LoginBody, baseUrl: string): Promise<AuthResponse & { refresh: string }> {
     if (body.username === undefined && body.email === undefined) {
       throw badRequest("validation_error", "Provide a username or an email address.", [
-        { field: "username", location: "body", message: "must provide username or email" },
+        { location: "body", field: "username", code: "required", message: "must provide username or email" },
       ]);
     }
     let row: UserRow | undefined;
@@ -133,10 +135,14 @@ export class AuthService {
     return { ...tokens, user: await this.d.users.presentMe(updated, baseUrl) };
   }
 
-  /** A new access token and a refresh token starting a new family (a new session). */
+  /**
+   * A new session: a refresh token starting a new family, and an access token bound to that
+   * family (`sid`), which dies with it.
+   */
   async issueTokens(row: Pick<UserRow, "id" | "token_version">, repo: UserRepository = this.d.repo): Promise<IssuedTokens> {
-    const refresh = await this.newRefreshToken(repo, row.id, newId(), newId());
-    return { access: await this.d.tokens.signAccess(row.id, row.token_version), refresh };
+    const familyId = newId();
+    const refresh = await this.newRefreshToken(repo, row.id, newId(), familyId);
+    return { access: await this.d.tokens.signAccess(row.id, row.token_version, familyId), refresh };
   }
 
   private async newRefreshToken(repo: UserRepository, userId: string, jti: string, familyId: string): Promise<string> {
@@ -161,7 +167,7 @@ export class AuthService {
     if (!row || row.user_id !== claims.sub || row.family_id !== claims.fam || row.token_hash !== sha256(token)) {
       throw unauthorized("token_invalid", "The token is invalid.");
     }
-    if (row.revoked_at) await this.refuseRevoked(row.family_id, row.replaced_by !== null);
+    if (row.revoked_at) await this.refuseRevoked(row.family_id, row.replaced_by !== null, row.user_id);
     const user = await this.d.repo.findById(row.user_id);
     if (!user) throw unauthorized("user_not_found", "The token's user no longer exists.");
     if (!user.is_active) throw unauthorized("user_inactive", "This account is deactivated.");
@@ -169,16 +175,17 @@ export class AuthService {
     const issued = await this.d.repo.transaction(async (repo) => {
       if (!(await repo.markRotated(row.id, nextJti))) return null;
       const refresh = await this.newRefreshToken(repo, user.id, nextJti, row.family_id);
-      return { access: await this.d.tokens.signAccess(user.id, user.token_version), refresh };
+      return { access: await this.d.tokens.signAccess(user.id, user.token_version, row.family_id), refresh };
     });
     // Lost the race to a concurrent refresh with the same token: that is a re-use too.
-    if (!issued) await this.refuseRevoked(row.family_id, true);
+    if (!issued) await this.refuseRevoked(row.family_id, true, row.user_id);
     return issued!;
   }
 
-  private async refuseRevoked(familyId: string, replaced: boolean): Promise<never> {
+  private async refuseRevoked(familyId: string, replaced: boolean, userId: string): Promise<never> {
     if (replaced) {
       await this.d.repo.revokeFamily(familyId);
+      await this.d.sessions.announce({ userId, sid: familyId });
       this.d.logger.warn({ familyId }, "refresh token re-used: session revoked");
       throw unauthorized("token_reused", "This refresh token was already used; the session has been revoked.");
     }
@@ -197,6 +204,7 @@ export class AuthService {
     const row = typeof claims.jti === "string" ? await this.d.repo.findRefreshToken(claims.jti) : undefined;
     if (!row || row.user_id !== claims.sub || row.token_hash !== sha256(token)) throw unauthorized("token_invalid", "The token is invalid.");
     await this.d.repo.revokeFamily(row.family_id);
+    await this.d.sessions.announce({ userId: row.user_id, sid: row.family_id });
   }
 
   /**
@@ -207,14 +215,17 @@ export class AuthService {
     const row = await this.d.repo.findById(userId);
     if (!row || !row.is_active) throw unauthorized("user_inactive", "This account is deactivated.");
     if (!(await this.d.hasher.verify(row.password_hash, body.old_password))) {
-      throw badRequest("wrong_password", "Your old password was entered incorrectly.", { field: "old_password" });
+      throw fieldError("wrong_password", "Your old password was entered incorrectly.", "body", "old_password");
     }
     assertPasswordAcceptable(body.new_password, { username: row.username, email: row.email, display_name: row.display_name }, "new_password");
     const hash = await this.d.hasher.hash(body.new_password);
-    return this.d.repo.transaction(async (repo) => {
+    const issued = await this.d.repo.transaction(async (repo) => {
       await this.setPassword(repo, row.id, hash);
       return this.issueTokens((await repo.findById(row.id))!, repo);
     });
+    // The new pair is a new session, so no `keep`: every connection opened before ends.
+    await this.d.sessions.announce({ userId: row.id, sid: null });
+    return issued;
   }
 
   private async setPassword(repo: UserRepository, userId: string, hash: string): Promise<void> {
@@ -222,6 +233,8 @@ export class AuthService {
     await repo.bumpTokenVersion(userId);
     await repo.revokeAllRefreshTokens(userId);
     await repo.invalidateResetTokens(userId);
+    // an email change someone else asked for dies with the password they knew
+    await repo.invalidateEmailChanges(userId);
   }
 
   /**
@@ -265,7 +278,7 @@ export class AuthService {
   }
 
   async confirmPasswordReset(body: PasswordResetConfirmBody): Promise<void> {
-    const invalid = () => badRequest("reset_token_invalid", "The password reset token is invalid, expired or already used.", { field: "token" });
+    const invalid = () => fieldError("reset_token_invalid", "The password reset token is invalid, expired or already used.", "body", "token");
     const token = await this.d.repo.findResetTokenByHash(sha256(body.token));
     if (!token || token.used_at || token.expires_at <= nowIso()) throw invalid();
     const row = await this.d.repo.findById(token.user_id);
@@ -276,5 +289,6 @@ export class AuthService {
       if (!(await repo.consumeResetToken(token.id))) throw invalid();
       await this.setPassword(repo, row.id, hash);
     });
+    await this.d.sessions.announce({ userId: row.id, sid: null });
   }
 }

@@ -8,6 +8,7 @@ export { authPlugin, authenticate, currentUser, type AuthUser, type RouteAuth } 
 export { can, isRole, roleRank, ROLES, RIGHTS, PERMISSIONS, type Right, type Role } from "./permissions.js";
 export type { TokenService, AccessClaims, RefreshClaims, TokenType } from "./token.service.js";
 export type { UserHooks, AccountCleanup, QuotaUsedFn } from "./user-hooks.js";
+export type { SessionRevocations, SessionsEnded } from "./session-revocations.js";
 export { avatarPath, type UserService } from "./user.service.js";
 export type { AuthService } from "./auth.service.js";
 export { createAccount } from "./auth.service.js";

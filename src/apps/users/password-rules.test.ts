@@ -64,7 +64,10 @@ describe("password rules", () => {
       const e = err as AppError;
       expect(e.status).toBe(400);
       expect(e.code).toBe("password_too_short");
-      expect(e.details).toMatchObject({ field: "new_password", violations: [{ code: "password_too_short" }, { code: "password_entirely_numeric" }] });
+      expect(e.details).toEqual([
+        { location: "body", field: "new_password", code: "password_too_short", message: expect.any(String) },
+        { location: "body", field: "new_password", code: "password_entirely_numeric", message: expect.any(String) },
+      ]);
     }
   });
 });

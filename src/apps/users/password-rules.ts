@@ -4,7 +4,7 @@
  * failing rule is reported; the error's code names the first one (the order of Django's list).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { badRequest } from "../../lib/errors.js";
+import { AppError } from "../../lib/errors.js";
 
 export const MIN_PASSWORD_LENGTH = 8;
 /** Django's UserAttributeSimilarityValidator.DEFAULT_MAX_SIMILARITY. */
@@ -150,10 +150,10 @@ export function passwordViolations(password: string, attributes: UserAttributes 
   return out;
 }
 
-/** Throws a 400 whose code names the first broken rule; `details.violations` lists them all. */
+/** Throws a 400 whose code names the first broken rule; its details list every broken rule as an entry of `field`. */
 export function assertPasswordAcceptable(password: string, attributes: UserAttributes = {}, field = "password"): void {
   const violations = passwordViolations(password, attributes);
   if (violations.length > 0) {
-    throw badRequest(violations[0]!.code, violations[0]!.message, { field, violations });
+    throw new AppError(400, violations[0]!.code, violations[0]!.message, violations.map((v) => ({ location: "body" as const, field, code: v.code, message: v.message })));
   }
 }

@@ -1,8 +1,11 @@
 /**
- * JWTs with jose. Access tokens are short (15 min) and carry the user's `token_version`, so a
- * password change or a deactivation kills them at once. Refresh tokens are JWTs of type
+ * JWTs with jose. Access tokens are short (15 min), carry the user's `token_version` (a password
+ * change or a deactivation kills them all at once) and name their session: `sid` is the refresh
+ * token family they were issued with, and the auth guard refuses them as soon as that family is
+ * revoked (logout, reuse detection), not 15 minutes later. Refresh tokens are JWTs of type
  * `refresh` whose `jti` is a row in `refresh_tokens` (rotation and family revocation live in
- * the auth service). HS256 by default; RS256/EdDSA with key files.
+ * the auth service). HS256 by default; RS256/EdDSA with key files. Every token must carry `exp`:
+ * jose accepts a token without one as never expiring unless told otherwise.
  */
 import { readFileSync } from "node:fs";
 import { SignJWT, jwtVerify, importPKCS8, importSPKI, errors as joseErrors, type JWTPayload, type CryptoKey } from "jose";
@@ -14,6 +17,8 @@ export type TokenType = "access" | "refresh";
 export interface AccessClaims {
   sub: string;
   ver: number;
+  /** the session: the refresh-token family the token was issued with */
+  sid: string;
   typ: "access";
 }
 
@@ -25,6 +30,9 @@ export interface RefreshClaims {
 }
 
 type Key = CryptoKey | Uint8Array;
+
+/** Claims a token of each kind must carry besides `exp`, `sub` and `typ`; without them it is refused. */
+const KIND_CLAIMS: Record<TokenType, Record<string, "string" | "number">> = { access: { sid: "string", ver: "number" }, refresh: { jti: "string", fam: "string" } };
 
 export class TokenService {
   private constructor(
@@ -46,8 +54,8 @@ export class TokenService {
     return new TokenService(a.jwtAlg, priv, pub, a.accessTtlS, a.refreshTtlS);
   }
 
-  async signAccess(userId: string, tokenVersion: number): Promise<string> {
-    return new SignJWT({ ver: tokenVersion, typ: "access" })
+  async signAccess(userId: string, tokenVersion: number, sessionId: string): Promise<string> {
+    return new SignJWT({ ver: tokenVersion, sid: sessionId, typ: "access" })
       .setProtectedHeader({ alg: this.alg, typ: "JWT" })
       .setSubject(userId)
       .setIssuedAt()
@@ -79,12 +87,13 @@ export class TokenService {
 
   /**
    * Verifies signature, algorithm (pinned: `alg: none` and algorithm confusion are refused by
-   * jose when `algorithms` is given), issuer and expiry, then the token type.
+   * jose when `algorithms` is given), issuer and expiry (required: a token without `exp` would
+   * otherwise never expire), the kind's claims, then the token type.
    */
   async verify<T extends TokenType>(token: string, type: T): Promise<T extends "access" ? AccessClaims : RefreshClaims> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.verifyKey, { algorithms: [this.alg], issuer: "vidflux" }));
+      ({ payload } = await jwtVerify(token, this.verifyKey, { algorithms: [this.alg], issuer: "vidflux", requiredClaims: ["exp"] }));
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw unauthorized("token_expired", "The token has expired.");
       throw unauthorized("token_invalid", "The token is invalid.");
@@ -92,12 +101,15 @@ export class TokenService {
     if (payload.typ !== type || typeof payload.sub !== "string") {
       throw unauthorized("token_wrong_type", `A ${type} token is required.`);
     }
+    for (const [claim, kind] of Object.entries(KIND_CLAIMS[type])) {
+      if (typeof payload[claim] !== kind) throw unauthorized("token_invalid", "The token is invalid.");
+    }
     return payload as unknown as T extends "access" ? AccessClaims : RefreshClaims;
   }
 
-  /** Verifies a token of any custom claim set; used by playback tokens. */
+  /** Verifies a token of any custom claim set (which must expire); used by playback tokens. */
   async verifyClaims(token: string): Promise<JWTPayload> {
-    const { payload } = await jwtVerify(token, this.verifyKey, { algorithms: [this.alg], issuer: "vidflux" });
+    const { payload } = await jwtVerify(token, this.verifyKey, { algorithms: [this.alg], issuer: "vidflux", requiredClaims: ["exp"] });
     return payload;
   }
 }

@@ -5,7 +5,7 @@
  * Emails follow Django's normalize_email (trim, lower-case the domain; the local part is the
  * mail server's business) and are also refused when they differ only by case.
  */
-import { badRequest } from "../../lib/errors.js";
+import { fieldError } from "../../lib/errors.js";
 import { USERNAME_MAX, USERNAME_MIN, USERNAME_PATTERN } from "./user.schemas.js";
 
 const USERNAME_RE = new RegExp(USERNAME_PATTERN, "u");
@@ -24,9 +24,7 @@ export function validUsername(raw: string): string {
   const u = normalizeUsername(raw);
   const length = [...u].length;
   if (length < USERNAME_MIN || length > USERNAME_MAX || !USERNAME_RE.test(u)) {
-    throw badRequest("invalid_username", `Enter a valid username: ${USERNAME_MIN}-${USERNAME_MAX} letters, digits and @/./+/-/_ characters.`, {
-      field: "username",
-    });
+    throw fieldError("invalid_username", `Enter a valid username: ${USERNAME_MIN}-${USERNAME_MAX} letters, digits and @/./+/-/_ characters.`, "body", "username");
   }
   return u;
 }
@@ -41,6 +39,6 @@ export function normalizeEmail(raw: string): string {
 /** The normalized email, or a 400 naming the field. */
 export function validEmail(raw: string): string {
   const e = normalizeEmail(raw);
-  if (e.length > 254 || !EMAIL_RE.test(e)) throw badRequest("invalid_email", "Enter a valid email address.", { field: "email" });
+  if (e.length > 254 || !EMAIL_RE.test(e)) throw fieldError("invalid_email", "Enter a valid email address.", "body", "email");
   return e;
 }

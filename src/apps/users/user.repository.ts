@@ -4,9 +4,9 @@
  * PostgreSQL; the one dialect difference (row locks) is handled here.
  */
 import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from "kysely";
-import type { Database, PasswordResetTokensTable, RefreshTokensTable, UsersTable } from "../../platform/db/tables.js";
+import type { Database, EmailChangesTable, PasswordResetTokensTable, RefreshTokensTable, UsersTable } from "../../platform/db/tables.js";
 import { isUniqueViolation } from "../../platform/db/db.js";
-import { conflict } from "../../lib/errors.js";
+import { fieldError } from "../../lib/errors.js";
 import { nowIso } from "../../lib/ids.js";
 import type { Cursor } from "../../lib/pagination.js";
 
@@ -15,6 +15,7 @@ export type NewUserRow = Insertable<UsersTable>;
 export type UserPatch = Updateable<Omit<UsersTable, "id" | "token_version">>;
 export type RefreshTokenRow = Selectable<RefreshTokensTable>;
 export type ResetTokenRow = Selectable<PasswordResetTokensTable>;
+export type EmailChangeRow = Selectable<EmailChangesTable>;
 
 /** LIKE metacharacters escaped with `!` (portable: PostgreSQL and SQLite both take `ESCAPE '!'`). */
 function likePattern(search: string): string {
@@ -133,8 +134,8 @@ export class UserRepository {
   private translateUnique(err: unknown): unknown {
     if (!isUniqueViolation(err)) return err;
     const text = `${(err as { constraint?: string }).constraint ?? ""} ${(err as Error).message ?? ""}`;
-    if (text.includes("username")) return conflict("username_taken", "A user with that username already exists.", { field: "username" });
-    if (text.includes("email")) return conflict("email_taken", "A user with that email already exists.", { field: "email" });
+    if (text.includes("username")) return fieldError("username_taken", "A user with that username already exists.", "body", "username", { status: 409 });
+    if (text.includes("email")) return fieldError("email_taken", "A user with that email already exists.", "body", "email", { status: 409 });
     return err;
   }
 
@@ -170,6 +171,31 @@ export class UserRepository {
     await this.db.updateTable("refresh_tokens").set({ revoked_at: nowIso() }).where("user_id", "=", userId).where("revoked_at", "is", null).execute();
   }
 
+  /** Ends every session of the account but `keepFamily` (null: all of them). */
+  async revokeOtherSessions(userId: string, keepFamily: string | null): Promise<void> {
+    let q = this.db.updateTable("refresh_tokens").set({ revoked_at: nowIso() }).where("user_id", "=", userId).where("revoked_at", "is", null);
+    if (keepFamily) q = q.where("family_id", "!=", keepFamily);
+    await q.execute();
+  }
+
+  /**
+   * For the periodic re-check of open connections: the accounts' activation and token_version,
+   * and which of the sessions still have a live token (two indexed queries, whatever the count).
+   */
+  async sessionStates(userIds: string[], familyIds: string[]): Promise<{ users: Map<string, { active: boolean; tokenVersion: number }>; liveSids: Set<string> }> {
+    const users = new Map<string, { active: boolean; tokenVersion: number }>();
+    const liveSids = new Set<string>();
+    if (userIds.length > 0) {
+      const rows = await this.db.selectFrom("users").select(["id", "is_active", "token_version"]).where("id", "in", userIds).execute();
+      for (const r of rows) users.set(r.id, { active: r.is_active === 1, tokenVersion: r.token_version });
+    }
+    if (familyIds.length > 0) {
+      const rows = await this.db.selectFrom("refresh_tokens").select("family_id").distinct().where("family_id", "in", familyIds).where("revoked_at", "is", null).execute();
+      for (const r of rows) liveSids.add(r.family_id);
+    }
+    return { users, liveSids };
+  }
+
   /** Housekeeping at login: expired rows can never be presented again (the JWT expired with them). */
   async deleteExpiredRefreshTokens(userId: string): Promise<void> {
     await this.db.deleteFrom("refresh_tokens").where("user_id", "=", userId).where("expires_at", "<", nowIso()).execute();
@@ -194,6 +220,42 @@ export class UserRepository {
       .where("used_at", "is", null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  // ---- email changes -------------------------------------------------------------------------
+
+  async insertEmailChange(row: Insertable<EmailChangesTable>): Promise<void> {
+    await this.db.insertInto("email_changes").values(row).execute();
+  }
+
+  findEmailChangeByHash(tokenHash: string): Promise<EmailChangeRow | undefined> {
+    return this.db.selectFrom("email_changes").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+  }
+
+  /** The address waiting for confirmation, if any (the newest unused, unexpired request). */
+  async pendingEmail(userId: string): Promise<string | null> {
+    const r = await this.db
+      .selectFrom("email_changes")
+      .select("new_email")
+      .where("user_id", "=", userId)
+      .where("used_at", "is", null)
+      .where("expires_at", ">", nowIso())
+      .orderBy("created_at", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return r?.new_email ?? null;
+  }
+
+  /** Single use: true for exactly one caller even when two confirm at once. */
+  async consumeEmailChange(id: string): Promise<boolean> {
+    const r = await this.db.updateTable("email_changes").set({ used_at: nowIso() }).where("id", "=", id).where("used_at", "is", null).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Outstanding confirmation links die (a newer request, a password change; expired ones are dropped). */
+  async invalidateEmailChanges(userId: string): Promise<void> {
+    await this.db.updateTable("email_changes").set({ used_at: nowIso() }).where("user_id", "=", userId).where("used_at", "is", null).execute();
+    await this.db.deleteFrom("email_changes").where("user_id", "=", userId).where("expires_at", "<", nowIso()).execute();
   }
 
   /** Any outstanding reset link dies with a password change (and expired ones are dropped). */

@@ -4,12 +4,12 @@ import multipart from "@fastify/multipart";
 import { Type } from "@sinclair/typebox";
 import type { App } from "../../lib/app.types.js";
 import type { Config } from "../../config.js";
-import { badRequest } from "../../lib/errors.js";
+import { fieldError } from "../../lib/errors.js";
 import { IdParams } from "../../lib/schemas.js";
 import type { AuthService } from "./auth.service.js";
 import { currentUser } from "./auth.plugin.js";
 import { AVATAR_MAX_BYTES } from "./avatar-image.js";
-import { authRateLimit, baseUrlOf } from "./users-http.js";
+import { authRateLimit } from "./users-http.js";
 import type { UserService } from "./user.service.js";
 import {
   AdminUpdateBody,
@@ -46,23 +46,28 @@ export async function userRoutes(root: App, opts: { users: UserService; auth: Au
       config: { auth: { required: true } },
       schema: { tags, summary: "The signed-in account", security: [{ bearer: [] }], response: { 200: Me, ...errors(401) } },
     },
-    async (req) => users.me(currentUser(req).id, baseUrlOf(req, config)),
+    async (req) => users.me(currentUser(req).id, req.publicBase),
   );
 
   app.patch(
     "/api/users/me/",
     {
-      config: { auth: { right: "profile:edit" } },
+      // the strict limit: an email change checks the password (brute force)
+      config: { auth: { right: "profile:edit" }, rateLimit: authRateLimit(config) },
       schema: {
         tags,
         summary: "Edit the signed-in account",
-        description: "username, email, display_name, bio. Role and activation are changed by admins (PATCH /api/users/{id}/).",
+        description:
+          "username, email, display_name, bio. A new `email` needs the current password in `old_password` (400 `password_required`, " +
+          "`wrong_password`) and is not applied yet: a single-use token (EMAIL_CHANGE_TTL) is emailed to the new address and the old " +
+          "address is told; the answer shows it as `pending_email` until `POST /api/auth/email-change/confirm/` receives the token, " +
+          "which changes the address and ends every other session. Role and activation are changed by admins (PATCH /api/users/{id}/).",
         security: [{ bearer: [] }],
         body: UpdateMeBody,
-        response: { 200: Me, ...errors(400, 401, 403, 409) },
+        response: { 200: Me, ...errors(400, 401, 403, 409, 429) },
       },
     },
-    async (req) => users.updateMe(currentUser(req).id, req.body, baseUrlOf(req, config)),
+    async (req) => users.updateMe(currentUser(req), req.body, req.publicBase),
   );
 
   app.delete(
@@ -128,10 +133,10 @@ export async function userRoutes(root: App, opts: { users: UserService; auth: Au
       const file = await req.file();
       if (!file || file.fieldname !== "file") {
         file?.file.resume();
-        throw badRequest("file_required", "Send the image as the multipart field `file`.", { field: "file" });
+        throw fieldError("file_required", "Send the image as the multipart field `file`.", "body", "file");
       }
       const bytes = await file.toBuffer();
-      return users.setAvatar(currentUser(req).id, bytes, baseUrlOf(req, config));
+      return users.setAvatar(currentUser(req).id, bytes, req.publicBase);
     },
   );
 
@@ -186,7 +191,7 @@ export async function userRoutes(root: App, opts: { users: UserService; auth: Au
     {
       schema: { tags, summary: "A public profile", params: IdParams, response: { 200: PublicUser, ...errors(400, 404) } },
     },
-    async (req) => users.profile(req.params.id, baseUrlOf(req, config)),
+    async (req) => users.profile(req.params.id, req.publicBase),
   );
 
   app.get(
@@ -202,7 +207,7 @@ export async function userRoutes(root: App, opts: { users: UserService; auth: Au
         response: { 200: UserPage, ...errors(400, 401, 403) },
       },
     },
-    async (req) => users.list(req.query, req.url, baseUrlOf(req, config)),
+    async (req) => users.list(req.query, req.url, req.publicBase),
   );
 
   app.patch(
@@ -221,6 +226,6 @@ export async function userRoutes(root: App, opts: { users: UserService; auth: Au
         response: { 200: AdminUser, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    async (req) => users.adminUpdate(currentUser(req), req.params.id, req.body, baseUrlOf(req, config)),
+    async (req) => users.adminUpdate(currentUser(req), req.params.id, req.body, req.publicBase),
   );
 }

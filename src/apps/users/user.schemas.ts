@@ -4,8 +4,26 @@
  * these schemas, so a field missing here (password_hash, token_version) can never leak.
  */
 import { Type, type Static } from "@sinclair/typebox";
-import { ErrorResponse, Nullable } from "../../lib/schemas.js";
-import { PageQuery, Page } from "../../lib/pagination.js";
+import { Nullable } from "../../lib/schemas.js";
+import { PageQuery, Page, pageExample } from "../../lib/pagination.js";
+
+export { errors } from "../../lib/schemas.js";
+
+const USER_ID = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d";
+const PUBLIC_EXAMPLE = {
+  id: USER_ID,
+  username: "alice",
+  display_name: "Alice",
+  bio: "Travel videos",
+  role: "uploader",
+  avatar: { "256": `/api/users/${USER_ID}/avatar/256/?v=k3j2`, "64": `/api/users/${USER_ID}/avatar/64/?v=k3j2` },
+  date_joined: "2026-01-02T03:04:05.000Z",
+};
+const ADMIN_EXAMPLE = { ...PUBLIC_EXAMPLE, email: "alice@example.com", is_active: true, last_login: "2026-01-03T08:00:00.000Z" };
+const ME_EXAMPLE = { ...ADMIN_EXAMPLE, quota: { used_bytes: 57_000_000, limit_bytes: 53_687_091_200 }, pending_email: null };
+// Shortened JWTs: examples, not tokens.
+const ACCESS_EXAMPLE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI5YTFiIiwidHlwIjoiYWNjZXNzIn0.c2lnbmF0dXJl";
+const REFRESH_EXAMPLE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI5YTFiIiwidHlwIjoicmVmcmVzaCJ9.c2lnbmF0dXJl";
 import { ROLES, type Role } from "./permissions.js";
 
 /** Django's UnicodeUsernameValidator: letters, digits (any script) and @ . + - _ */
@@ -49,7 +67,7 @@ const publicFields = {
 };
 
 /** What anyone may see of an account: no email, no activity dates. */
-export const PublicUser = Type.Object(publicFields, { description: "A public profile" });
+export const PublicUser = Type.Object(publicFields, { description: "A public profile", examples: [PUBLIC_EXAMPLE] });
 export type PublicUser = Static<typeof PublicUser>;
 
 const privateFields = {
@@ -60,7 +78,7 @@ const privateFields = {
 };
 
 /** An account as its admins see it. */
-export const AdminUser = Type.Object(privateFields, { description: "An account, as admins see it" });
+export const AdminUser = Type.Object(privateFields, { description: "An account, as admins see it", examples: [ADMIN_EXAMPLE] });
 export type AdminUser = Static<typeof AdminUser>;
 
 export const Quota = Type.Object({
@@ -69,23 +87,39 @@ export const Quota = Type.Object({
 });
 
 /** The caller's own account. */
-export const Me = Type.Object({ ...privateFields, quota: Quota }, { description: "The signed-in account" });
+export const Me = Type.Object(
+  {
+    ...privateFields,
+    quota: Quota,
+    pending_email: Nullable(Type.String({ description: "a new address waiting for its confirmation (POST /api/auth/email-change/confirm/); `email` changes once it is confirmed" })),
+  },
+  { description: "The signed-in account", examples: [ME_EXAMPLE] },
+);
 export type Me = Static<typeof Me>;
 
-export const AuthResponse = Type.Object({
-  access: Type.String({ description: "access JWT, for `Authorization: Bearer`" }),
-  refresh: Nullable(Type.String({ description: "refresh JWT (null when it was set as a cookie)" })),
-  user: Me,
-});
+export const AuthResponse = Type.Object(
+  {
+    access: Type.String({ description: "access JWT, for `Authorization: Bearer`" }),
+    refresh: Nullable(Type.String({ description: "refresh JWT (null when it was set as a cookie)" })),
+    user: Me,
+  },
+  { description: "Signed in: the tokens and the account", examples: [{ access: ACCESS_EXAMPLE, refresh: REFRESH_EXAMPLE, user: ME_EXAMPLE }] },
+);
 export type AuthResponse = Static<typeof AuthResponse>;
 
-export const TokenPair = Type.Object({
-  access: Type.String(),
-  refresh: Nullable(Type.String({ description: "the new refresh JWT (null when it was set as a cookie)" })),
-});
+export const TokenPair = Type.Object(
+  {
+    access: Type.String(),
+    refresh: Nullable(Type.String({ description: "the new refresh JWT (null when it was set as a cookie)" })),
+  },
+  { description: "A fresh token pair", examples: [{ access: ACCESS_EXAMPLE, refresh: REFRESH_EXAMPLE }] },
+);
 export type TokenPair = Static<typeof TokenPair>;
 
-export const Detail = Type.Object({ detail: Type.String() });
+export const Detail = Type.Object(
+  { detail: Type.String() },
+  { description: "Accepted", examples: [{ detail: "If an account uses this email address, a password reset token has been sent to it." }] },
+);
 
 // ---- request bodies -------------------------------------------------------------------------
 
@@ -97,7 +131,7 @@ export const RegisterBody = Type.Object(
     display_name: Type.Optional(DisplayName),
     cookie: Type.Optional(Cookie),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ username: "alice", email: "alice@example.com", password: "correct horse battery staple", cookie: true }] },
 );
 export type RegisterBody = Static<typeof RegisterBody>;
 
@@ -108,45 +142,58 @@ export const LoginBody = Type.Object(
     password: AnyPassword,
     cookie: Type.Optional(Cookie),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ username: "alice", password: "correct horse battery staple" }, { email: "alice@example.com", password: "correct horse battery staple", cookie: true }] },
 );
 export type LoginBody = Static<typeof LoginBody>;
 
 export const RefreshBody = Type.Object(
   { refresh: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: "omit to use the refresh cookie (then X-CSRF-Token is required)" })) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ refresh: REFRESH_EXAMPLE }, {}] },
 );
 export type RefreshBody = Static<typeof RefreshBody>;
 
-export const PasswordResetBody = Type.Object({ email: Type.String({ maxLength: 254 }) }, { additionalProperties: false });
+export const PasswordResetBody = Type.Object({ email: Type.String({ maxLength: 254 }) }, { additionalProperties: false, examples: [{ email: "alice@example.com" }] });
 export type PasswordResetBody = Static<typeof PasswordResetBody>;
 
 export const PasswordResetConfirmBody = Type.Object(
   { token: Type.String({ minLength: 1, maxLength: 200 }), new_password: NewPassword },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ token: "q9X2vR7tLk0bN4mW8sYc1A", new_password: "another long passphrase" }] },
 );
 export type PasswordResetConfirmBody = Static<typeof PasswordResetConfirmBody>;
 
-export const ChangePasswordBody = Type.Object({ old_password: AnyPassword, new_password: NewPassword }, { additionalProperties: false });
+export const EmailChangeConfirmBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false, examples: [{ token: "Zp4Qw8Rt2Yx6Nb0Vc3Lm7K" }] });
+export type EmailChangeConfirmBody = Static<typeof EmailChangeConfirmBody>;
+
+export const ChangePasswordBody = Type.Object(
+  { old_password: AnyPassword, new_password: NewPassword },
+  { additionalProperties: false, examples: [{ old_password: "correct horse battery staple", new_password: "another long passphrase" }] },
+);
 export type ChangePasswordBody = Static<typeof ChangePasswordBody>;
 
-export const DeleteMeBody = Type.Object({ password: AnyPassword }, { additionalProperties: false });
+export const DeleteMeBody = Type.Object({ password: AnyPassword }, { additionalProperties: false, examples: [{ password: "correct horse battery staple" }] });
 export type DeleteMeBody = Static<typeof DeleteMeBody>;
 
 export const UpdateMeBody = Type.Object(
   {
     username: Type.Optional(Username),
-    email: Type.Optional(Email),
+    email: Type.Optional(
+      Type.String({ maxLength: 254, pattern: EMAIL_PATTERN, description: "a new address: needs `old_password`, and changes once the new address confirms it" }),
+    ),
+    old_password: Type.Optional(Type.String({ maxLength: PASSWORD_MAX, description: "the current password; required to change `email`" })),
     display_name: Type.Optional(DisplayName),
     bio: Type.Optional(Bio),
   },
-  { additionalProperties: false, description: "Only these fields; role and is_active are changed by admins." },
+  {
+    additionalProperties: false,
+    description: "Only these fields; role and is_active are changed by admins.",
+    examples: [{ display_name: "Alice B.", bio: "Travel and food" }, { email: "alice@new.example", old_password: "correct horse battery staple" }],
+  },
 );
 export type UpdateMeBody = Static<typeof UpdateMeBody>;
 
 export const AdminUpdateBody = Type.Object(
   { role: Type.Optional(RoleSchema), is_active: Type.Optional(Type.Boolean()) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ role: "moderator" }, { is_active: false }] },
 );
 export type AdminUpdateBody = Static<typeof AdminUpdateBody>;
 
@@ -158,7 +205,7 @@ export const UserListQuery = Type.Object(
 );
 export type UserListQuery = Static<typeof UserListQuery>;
 
-export const UserPage = Page(AdminUser);
+export const UserPage = Page(AdminUser, { description: "A page of accounts", examples: [pageExample("/api/users/", ADMIN_EXAMPLE)] });
 
 export const AvatarParams = Type.Object({
   id: Type.String({ format: "uuid" }),
@@ -169,7 +216,3 @@ export type AvatarParams = Static<typeof AvatarParams>;
 export const AvatarQuery = Type.Object({ v: Type.Optional(Type.String({ maxLength: 64, description: "version, for immutable caching" })) });
 export type AvatarQuery = Static<typeof AvatarQuery>;
 
-/** `{400: ErrorResponse, 401: ErrorResponse, …}` for a route's documented refusals. */
-export function errors<S extends number>(...statuses: S[]): Record<S, typeof ErrorResponse> {
-  return Object.fromEntries(statuses.map((s) => [s, ErrorResponse])) as Record<S, typeof ErrorResponse>;
-}

@@ -6,15 +6,17 @@ import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
-import { badRequest, conflict, forbidden, notFound } from "../../lib/errors.js";
+import { conflict, fieldError, forbidden, notFound } from "../../lib/errors.js";
 import { decodeCursor, pageUrl, paginate } from "../../lib/pagination.js";
 import { isNotFoundError, type Storage } from "../../platform/storage/storage.js";
 import type { AuthUser } from "./auth.plugin.js";
 import { renderAvatars } from "./avatar-image.js";
+import type { EmailChangeService } from "./email-change.service.js";
 import type { PasswordHasher } from "./password-hasher.js";
 import { isRole, roleRank, type Role } from "./permissions.js";
+import type { SessionRevocations } from "./session-revocations.js";
 import type { UserHooks } from "./user-hooks.js";
-import { usernameKey, validEmail, validUsername } from "./user-identity.js";
+import { usernameKey, validUsername } from "./user-identity.js";
 import type { UserPatch, UserRepository, UserRow } from "./user.repository.js";
 import { AVATAR_SIZES, type AdminUpdateBody, type AdminUser, type AvatarSize, type Me, type PublicUser, type UpdateMeBody, type UserListQuery } from "./user.schemas.js";
 
@@ -23,6 +25,8 @@ export interface UsersDeps {
   hasher: PasswordHasher;
   storage: Storage;
   hooks: UserHooks;
+  emailChanges: EmailChangeService;
+  sessions: SessionRevocations;
   config: Config;
   logger: Logger;
 }
@@ -80,6 +84,7 @@ export class UserService {
     return {
       ...toAdminUser(row, baseUrl),
       quota: { used_bytes: await this.d.hooks.quotaUsed(row.id), limit_bytes: this.d.config.upload.userQuota },
+      pending_email: await this.d.emailChanges.pending(row.id),
     };
   }
 
@@ -93,31 +98,29 @@ export class UserService {
     return this.presentMe(await this.active(userId), baseUrl);
   }
 
-  async updateMe(userId: string, body: UpdateMeBody, baseUrl: string): Promise<Me> {
+  /**
+   * Profile edits. A new email address is not applied here: it needs `old_password` and waits for
+   * the new address to confirm it (email-change.service.ts); every check (password included) runs
+   * before any field changes, so a refused PATCH changes nothing.
+   */
+  async updateMe(caller: Pick<AuthUser, "id" | "sid">, body: UpdateMeBody, baseUrl: string): Promise<Me> {
+    const userId = caller.id;
     const row = await this.active(userId);
     const patch: UserPatch = {};
     if (body.username !== undefined) {
       const username = validUsername(body.username);
       const key = usernameKey(username);
       if (key !== row.username_key && (await this.d.repo.usernameTaken(key, userId))) {
-        throw conflict("username_taken", "A user with that username already exists.", { field: "username" });
+        throw fieldError("username_taken", "A user with that username already exists.", "body", "username", { status: 409 });
       }
       patch.username = username;
       patch.username_key = key;
     }
-    if (body.email !== undefined) {
-      const email = validEmail(body.email);
-      if (await this.d.repo.emailTaken(email, userId)) throw conflict("email_taken", "A user with that email already exists.", { field: "email" });
-      patch.email = email;
-    }
+    const newEmail = body.email !== undefined ? await this.d.emailChanges.check(row, body.email, body.old_password) : null;
     if (body.display_name !== undefined) patch.display_name = body.display_name.trim();
     if (body.bio !== undefined) patch.bio = body.bio;
-    const updated = await this.d.repo.transaction(async (repo) => {
-      const u = await repo.update(userId, patch);
-      // Reset tokens already mailed to the previous address must not outlive the change.
-      if (patch.email !== undefined && patch.email !== row.email) await repo.invalidateResetTokens(userId);
-      return u;
-    });
+    const updated = await this.d.repo.update(userId, patch);
+    if (newEmail !== null) await this.d.emailChanges.request(row, newEmail, caller);
     return this.presentMe(updated!, baseUrl);
   }
 
@@ -180,7 +183,7 @@ export class UserService {
   async list(query: UserListQuery, requestUrl: string, baseUrl: string): Promise<{ results: AdminUser[]; next: string | null; previous: string | null }> {
     const cursor = decodeCursor(query.cursor);
     if (cursor && (cursor.key.length !== 2 || cursor.key.some((k) => typeof k !== "string"))) {
-      throw badRequest("invalid_cursor", "The cursor is not valid.");
+      throw fieldError("invalid_cursor", "The cursor is not valid.", "querystring", "cursor");
     }
     const limit = query.limit ?? 20;
     const search = query.search?.trim() || undefined;
@@ -219,6 +222,8 @@ export class UserService {
       if (body.is_active === false && target.is_active === 1) await this.revokeEverything(repo, target.id);
       return (await repo.findById(target.id)) ?? updated!;
     });
+    // Its open WebSocket/SSE connections close too, on every API process.
+    if (body.is_active === false) await this.d.sessions.announce({ userId: row.id, sid: null });
     return toAdminUser(row, baseUrl);
   }
 
@@ -226,6 +231,7 @@ export class UserService {
     await repo.bumpTokenVersion(userId);
     await repo.revokeAllRefreshTokens(userId);
     await repo.invalidateResetTokens(userId);
+    await repo.invalidateEmailChanges(userId);
   }
 
   // ---- account deletion -----------------------------------------------------------------------
@@ -239,7 +245,7 @@ export class UserService {
   async deleteAccount(userId: string, password: string): Promise<void> {
     const row = await this.active(userId);
     if (!(await this.d.hasher.verify(row.password_hash, password))) {
-      throw badRequest("wrong_password", "The password is incorrect.", { field: "password" });
+      throw fieldError("wrong_password", "The password is incorrect.", "body", "password");
     }
     await this.d.repo.transaction(async (repo) => {
       if (roleOf(row) === "admin") {
@@ -249,6 +255,7 @@ export class UserService {
       await repo.update(row.id, { is_active: 0 });
       await this.revokeEverything(repo, row.id);
     });
+    await this.d.sessions.announce({ userId: row.id, sid: null });
     await this.d.storage.deletePrefix(avatarPrefix(row.id));
     await this.d.hooks.removeUserContent(row.id);
     await this.d.repo.delete(row.id);

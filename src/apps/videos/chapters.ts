@@ -24,6 +24,8 @@ export const MAX_CHAPTERS = 500;
 
 export interface ChapterProblem {
   field: string;
+  /** stable: `max_items`, `required` (empty title), `max_length`, `minimum`, `out_of_range`, `not_increasing` */
+  code: string;
   message: string;
 }
 
@@ -34,20 +36,20 @@ export interface ChapterProblem {
  */
 export function validateChapters(list: ChapterInput[], durationS: number): ChapterProblem[] {
   const problems: ChapterProblem[] = [];
-  if (list.length > MAX_CHAPTERS) problems.push({ field: "chapters", message: `At most ${MAX_CHAPTERS} chapters.` });
+  if (list.length > MAX_CHAPTERS) problems.push({ field: "chapters", code: "max_items", message: `At most ${MAX_CHAPTERS} chapters.` });
   list.forEach((c, i) => {
     const title = typeof c.title === "string" ? c.title.trim() : "";
-    if (title === "") problems.push({ field: `${i}.title`, message: "The title must not be empty." });
+    if (title === "") problems.push({ field: `${i}.title`, code: "required", message: "The title must not be empty." });
     // Characters, not UTF-16 code units: an emoji counts once.
-    else if ([...title].length > MAX_CHAPTER_TITLE) problems.push({ field: `${i}.title`, message: `The title must be at most ${MAX_CHAPTER_TITLE} characters.` });
+    else if ([...title].length > MAX_CHAPTER_TITLE) problems.push({ field: `${i}.title`, code: "max_length", message: `The title must be at most ${MAX_CHAPTER_TITLE} characters.` });
     if (typeof c.start !== "number" || !Number.isFinite(c.start) || c.start < 0) {
-      problems.push({ field: `${i}.start`, message: "The start must be a number of seconds >= 0." });
+      problems.push({ field: `${i}.start`, code: "minimum", message: "The start must be a number of seconds >= 0." });
       return;
     }
-    if (c.start >= durationS) problems.push({ field: `${i}.start`, message: `The start must be inside the video (< ${durationS} s).` });
+    if (c.start >= durationS) problems.push({ field: `${i}.start`, code: "out_of_range", message: `The start must be inside the video (< ${durationS} s).` });
     const prev = list[i - 1];
     if (prev && typeof prev.start === "number" && c.start <= prev.start) {
-      problems.push({ field: `${i}.start`, message: "Chapters must be sorted by start, without duplicates." });
+      problems.push({ field: `${i}.start`, code: "not_increasing", message: "Chapters must be sorted by start, without duplicates." });
     }
   });
   return problems;

@@ -6,19 +6,22 @@ import multipart from "@fastify/multipart";
 import { Type } from "@sinclair/typebox";
 import type { App } from "../../lib/app.types.js";
 import { notFound } from "../../lib/errors.js";
-import { ErrorResponse, IdParams } from "../../lib/schemas.js";
+import { IdParams, NoContent, errors } from "../../lib/schemas.js";
 import type { AuthUser, Role } from "../users/index.js";
 import { SUBTITLES_MAX_BYTES, type SubtitlesService } from "./subtitles.service.js";
 import { readFilePart } from "../../lib/multipart.js";
 import type { VideoQueryService } from "./video-query.service.js";
-import { SubtitleTrackSchema } from "./video.schemas.js";
+import { SubtitleTrackSchema, VIDEO_DETAIL_EXAMPLE } from "./video.schemas.js";
 
 const LangParams = Type.Object({
   id: Type.String({ format: "uuid" }),
   lang: Type.String({ minLength: 1, maxLength: 35, description: "BCP 47 (`fr`, `fr-CA`) or ISO 639-2 (`fra`); stored as the short form (`fr`)." }),
 });
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+const noTrack = [404, "No such video, or one the caller may not see (`video_not_found`); no track of that language (`subtitles_not_found`)"] as const;
+const notAllowed = [403, "Not the owner, a moderator or an admin (`permission_denied`)"] as const;
+const notConverted = [409, "The video is not converted yet (`not_converted`, `{status}`), or another request is changing its tracks (`concurrent_update`)"] as const;
+const badLanguage = [400, "`invalid_language` (the path's `lang`), `file_required`, or `validation_error`"] as const;
 
 export async function subtitleRoutes(app: App, opts: { queries: VideoQueryService; subtitles: SubtitlesService }): Promise<void> {
   const { queries, subtitles } = opts;
@@ -41,7 +44,10 @@ export async function subtitleRoutes(app: App, opts: { queries: VideoQueryServic
         summary: "Subtitle tracks: from the source and uploaded",
         description: "An uploaded track replaces the source track of its language. `url` is the WebVTT file (with the playback token for private videos).",
         params: IdParams,
-        response: { 200: Type.Array(SubtitleTrackSchema), ...errors },
+        response: {
+          200: Type.Array(SubtitleTrackSchema, { description: "The video's subtitle tracks", examples: [VIDEO_DETAIL_EXAMPLE.subtitles] }),
+          ...errors([404, "No such video, or one the caller may not see (`video_not_found`)"]),
+        },
       },
     },
     async (req) => (await queries.detail(req.params.id, req.user, req.role)).subtitles,
@@ -70,7 +76,20 @@ export async function subtitleRoutes(app: App, opts: { queries: VideoQueryServic
             "multipart/form-data": { schema: { properties: { file: { type: "string", format: "binary", description: ".vtt or .srt" } }, required: ["file"] } },
           },
         },
-        response: { 200: SubtitleTrackSchema, 201: SubtitleTrackSchema, ...errors, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 503: ErrorResponse },
+        response: {
+          200: { ...SubtitleTrackSchema, description: "The track, replacing the language's previous upload" },
+          201: { ...SubtitleTrackSchema, description: "The track, new for its language" },
+          ...errors(
+            badLanguage,
+            notAllowed,
+            noTrack,
+            notConverted,
+            [413, "Over 5 MB (`file_too_large`), or more cues than SUBTITLE_MAX_CUES (`too_many_cues`, `{limit, cues}`)"],
+            [415, "Not WebVTT or SubRip (`unsupported_subtitles`), or not multipart/form-data (`unsupported_media_type`)"],
+            [422, "Not valid (`invalid_subtitles`, `{format, problems: [{line, message}]}`), or too slow or large to read (`subtitles_too_complex`)"],
+            [503, "Too many files are being read right now (`subtitles_busy`, `{retry_after_s}`, `Retry-After`)"],
+          ),
+        },
       },
     },
     async (req, reply) => {
@@ -92,7 +111,7 @@ export async function subtitleRoutes(app: App, opts: { queries: VideoQueryServic
           "the source track(s) of the language. The master playlist is rewritten. 404 when the language has no track.",
         security: [{ bearer: [] }],
         params: LangParams,
-        response: { 204: Type.Null(), ...errors, 409: ErrorResponse },
+        response: { 204: NoContent("Removed; the master playlist no longer lists it"), ...errors(badLanguage, notAllowed, noTrack, notConverted) },
       },
     },
     async (req, reply) => {

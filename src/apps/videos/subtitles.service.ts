@@ -23,7 +23,7 @@
  * DELETE removes the uploaded track of the language if there is one, else the source track(s).
  */
 import type { Storage } from "../../platform/storage/storage.js";
-import { badRequest, conflict, notFound, payloadTooLarge, unprocessable, unsupportedMediaType } from "../../lib/errors.js";
+import { conflict, fieldError, notFound, payloadTooLarge, unprocessable, unsupportedMediaType } from "../../lib/errors.js";
 import type { Role, AuthUser } from "../users/index.js";
 import { objectContentType, PLAYLIST_NAME, SUBTITLE_FILE, subtitleDir, uploadedSubtitleLang, videoKeys } from "../../contracts/media-layout.js";
 import { mpegtsFirstPts, subtitlePlaylist, languageName, toBcp47, UNDETERMINED, buildMasterFromResult, type MasterSubtitleTrack, parseMediaPlaylist } from "../../services/transcoder/index.js";
@@ -51,10 +51,10 @@ const LANGUAGE_RE = /^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,4}$/;
 export function parseSubtitleLanguage(input: string): string {
   const tag = input.trim();
   if (!LANGUAGE_RE.test(tag) || tag.length > 35) {
-    throw badRequest("invalid_language", "The language must be a BCP 47 tag such as en, fr or fr-CA (ISO 639-2 codes such as fra are accepted).", { field: "lang", location: "path" });
+    throw fieldError("invalid_language", "The language must be a BCP 47 tag such as en, fr or fr-CA (ISO 639-2 codes such as fra are accepted).", "params", "lang");
   }
   const lang = toBcp47(tag);
-  if (lang === UNDETERMINED) throw badRequest("invalid_language", `Unknown language ${JSON.stringify(tag)}.`, { field: "lang", location: "path" });
+  if (lang === UNDETERMINED) throw fieldError("invalid_language", `Unknown language ${JSON.stringify(tag)}.`, "params", "lang");
   return lang;
 }
 

@@ -33,7 +33,8 @@ export async function insertUser(h: Pick<Harness, "ctx" | "domains">, role: Role
       last_login: null,
     })
     .execute();
-  return { id, access: await h.domains.users.tokens.signAccess(id, 0) };
+  // a real session (refresh-token family): access tokens are refused once theirs is gone
+  return { id, access: (await h.domains.users.auth.issueTokens({ id, token_version: 0 })).access };
 }
 
 export async function insertVideo(h: Pick<Harness, "ctx" | "domains">, ownerId: string, visibility: Visibility, id?: string): Promise<VideoRow> {

@@ -14,6 +14,7 @@ import { authPlugin } from "../users/index.js";
 import { createVideosModule } from "./videos.module.js";
 import { videoEventsRoutes } from "./video-events.routes.js";
 import { insertUser, insertVideo, type TestUser } from "./video-events.fixtures.js";
+import { ErrorResponse } from "../../lib/schemas.js";
 
 // ---------------------------------------------------------------------------------------------
 // Clients
@@ -407,11 +408,13 @@ describe("video live events (connection lifecycle)", () => {
 
   const smallApp = async (bus: EventBus) => {
     const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
+    // the routes refer to the shared error body, as buildApp registers it
+    app.addSchema(ErrorResponse);
     await app.register(websocket);
     await app.register(authPlugin, { db: h.ctx.db, tokens: h.domains.users.tokens });
     // the events service on the counting bus (a second videos module: the routes under test get their own bus)
     const service = createVideosModule({ ...h.ctx, events: bus, playbackTokens: h.domains.streaming.playback }).events;
-    await videoEventsRoutes(app, { service, db: h.ctx.db, tokens: h.domains.users.tokens, sseHeartbeatMs: 40, wsPingMs: 40 });
+    await videoEventsRoutes(app, { service, db: h.ctx.db, tokens: h.domains.users.tokens, sessions: h.domains.users.sessions, sseHeartbeatMs: 40, wsPingMs: 40 });
     await app.listen({ host: "127.0.0.1", port: 0 });
     const base = baseOf(app.server.address() as AddressInfo);
     return { app, base, wsBase: base.replace("http:", "ws:") };
@@ -515,6 +518,9 @@ describe.skipIf(!TEST_REDIS_URL)("video live events across instances (Redis)", (
     const videoId = randomUUID();
     const owner = await insertUser(a, "uploader", ownerId);
     await insertUser(b, "uploader", ownerId);
+    // A's session too: an access token is refused once its refresh-token family is gone.
+    const sessions = await a.ctx.db.selectFrom("refresh_tokens").selectAll().where("user_id", "=", ownerId).execute();
+    await b.ctx.db.insertInto("refresh_tokens").values(sessions).execute();
     await insertVideo(a, ownerId, "private", videoId);
     await insertVideo(b, ownerId, "private", videoId);
 

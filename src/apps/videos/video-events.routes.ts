@@ -14,12 +14,13 @@ import { Type } from "@sinclair/typebox";
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import type { App } from "../../lib/app.types.js";
 import type { Db } from "../../platform/db/db.js";
-import { ErrorResponse, IdParams } from "../../lib/schemas.js";
-import { badRequest, notFound, unauthorized } from "../../lib/errors.js";
+import { IdParams, errors } from "../../lib/schemas.js";
+import { fieldError, notFound, unauthorized } from "../../lib/errors.js";
 import { UUID_RE } from "../../lib/ids.js";
-import { SseStream, parseEventId } from "../../lib/sse.js";
-import { SocketSession, WsClose } from "../../lib/websocket.js";
-import { authenticate, currentUser, type TokenService } from "../users/index.js";
+import { SseStream, parseEventId, sseResponse } from "../../lib/sse.js";
+import { SocketSession, WsClose, WS_UPGRADE_RESPONSES, upgradeRequired } from "../../lib/websocket.js";
+import { documentedOnly } from "../../lib/openapi.js";
+import { authenticate, currentUser, type SessionRevocations, type TokenService } from "../users/index.js";
 import { TERMINAL_EVENT_TYPES, type VideoEventsService, type VideoEventStream } from "./video-events.service.js";
 
 export interface VideoEventsRouteTimings {
@@ -36,12 +37,25 @@ export interface VideoEventsRoutesOptions extends VideoEventsRouteTimings {
   /** the WebSocket authenticates itself (`?token=`) when the auth hook found no bearer */
   db: Db;
   tokens: TokenService;
+  /** an ended session (logout, password change…) closes its streams at once */
+  sessions: Pick<SessionRevocations, "watch">;
 }
 
 const EventsQuery = Type.Object({
   token: Type.Optional(Type.String({ description: "Access token, for EventSource which cannot send headers." })),
   last_event_id: Type.Optional(Type.Integer({ minimum: 0, description: "Same as the Last-Event-ID header." })),
 });
+
+const WsQuery = Type.Object({
+  token: Type.Optional(Type.String({ description: "Access token (a browser's WebSocket cannot send headers)." })),
+  last_seq: Type.Optional(Type.Integer({ minimum: 0, description: "Replay the events after this seq." })),
+});
+
+const SSE_EXAMPLE =
+  'retry: 3000\n\nevent: snapshot\nid: 3\ndata: {"type":"snapshot","video_id":"5f0e8a1c-2b7d-4e6a-8c3f-1d9b0a7e6c52","seq":3,"at":"2026-01-02T03:04:05.000Z","status":"processing","playable":false}\n\n' +
+  'event: processing\nid: 4\ndata: {"type":"processing","video_id":"5f0e8a1c-2b7d-4e6a-8c3f-1d9b0a7e6c52","seq":4,"at":"2026-01-02T03:04:06.000Z","step":"encode","percent":41.5,"eta_s":12}\n\n';
+const notOwner = [403, "Not the owner, a moderator or an admin (`permission_denied`)"] as const;
+const noVideo = [404, "No such video, or one the caller may not see (`video_not_found`)"] as const;
 
 export async function videoEventsRoutes(app: App, opts: VideoEventsRoutesOptions): Promise<void> {
   const { service } = opts;
@@ -72,11 +86,8 @@ export async function videoEventsRoutes(app: App, opts: VideoEventsRoutesOptions
         params: IdParams,
         querystring: EventsQuery,
         response: {
-          200: Type.String({ description: "An endless text/event-stream." }),
-          400: ErrorResponse,
-          401: ErrorResponse,
-          403: ErrorResponse,
-          404: ErrorResponse,
+          200: sseResponse("An endless text/event-stream", SSE_EXAMPLE),
+          ...errors(notOwner, noVideo),
         },
       },
     },
@@ -103,6 +114,9 @@ export async function videoEventsRoutes(app: App, opts: VideoEventsRoutesOptions
       out.sse = sse;
       const tracked = track(live, stream, req.log, () => sse.close());
       sse.onClose(() => tracked.end());
+      // The session ended (logout, password change…): the stream ends, and EventSource's
+      // reconnect is refused with 401 `token_revoked`.
+      sse.onClose(opts.sessions.watch(user, () => sse.close()));
       try {
         await stream.sync(afterSeq);
       } catch (err) {
@@ -112,12 +126,24 @@ export async function videoEventsRoutes(app: App, opts: VideoEventsRoutesOptions
     },
   );
 
-  app.get(
-    "/ws/videos/:id/",
+  app.route({
+    method: "GET",
+    url: "/ws/videos/:id/",
     // Authentication happens after the upgrade (see src/lib/websocket.ts); a malformed
     // Authorization header is still refused by the global guard with a plain HTTP 401.
-    { websocket: true, schema: { hide: true } },
-    (socket, req) => {
+    config: documentedOnly({ params: IdParams, querystring: WsQuery }),
+    schema: {
+      tags: ["videos"],
+      summary: "Live events of a video (WebSocket)",
+      description:
+        "Send `Connection: Upgrade` + `Upgrade: websocket` (RFC 6455). The same events as the SSE stream, one JSON text frame each, " +
+        "starting with a `snapshot` (or, with `?last_seq=N`, the events after N). Client frames: `{\"type\":\"resume\",\"last_seq\":N}`, " +
+        "`{\"type\":\"ping\"}`. Owner, moderators and admins, signed in with `?token=`; refusals are an `error` frame then close " +
+        "4401/4403/4404. A plain GET (no upgrade) gets 426.",
+      response: WS_UPGRADE_RESPONSES,
+    },
+    handler: upgradeRequired,
+    wsHandler: (socket, req) => {
       const session = new SocketSession(socket, { log: req.log, pingIntervalMs: opts.wsPingMs });
       void session.run(async () => {
         const { id } = req.params as { id: string };
@@ -133,18 +159,19 @@ export async function videoEventsRoutes(app: App, opts: VideoEventsRoutesOptions
         });
         const tracked = track(live, stream, req.log, () => session.close(WsClose.goingAway, "server_shutdown"));
         session.onClose(() => tracked.end());
+        session.onClose(opts.sessions.watch(user, () => session.fail(unauthorized("session_ended", "The session ended (signed out, password changed or account disabled)."))));
         await stream.sync(afterSeq);
         session.onMessage(async (msg) => {
-          if (msg.type !== "resume") throw badRequest("unknown_message", `Unknown message type "${msg.type}".`);
+          if (msg.type !== "resume") throw fieldError("unknown_message", `Unknown message type "${msg.type}".`, "message", "type", { entryMessage: "one of resume, ping" });
           const n = msg.last_seq;
           if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
-            throw badRequest("bad_message", "`last_seq` must be a non-negative integer.");
+            throw fieldError("bad_message", "`last_seq` must be a non-negative integer.", "message", "last_seq");
           }
           await stream.sync(n);
         });
       });
     },
-  );
+  });
 }
 
 /** Registers a live stream for shutdown; `end()` is idempotent, never rejects, and closes the transport too. */
@@ -169,6 +196,6 @@ function parseSeqQuery(req: FastifyRequest): number | null {
   const v = q?.last_seq ?? q?.last_event_id;
   if (v === undefined) return null;
   const n = parseEventId(typeof v === "string" ? v : String(v));
-  if (n === null) throw badRequest("validation_error", "`last_seq` must be a non-negative integer.");
+  if (n === null) throw fieldError("validation_error", "`last_seq` must be a non-negative integer.", "querystring", q?.last_seq !== undefined ? "last_seq" : "last_event_id", { entryMessage: "must be a non-negative integer" });
   return n;
 }

@@ -13,7 +13,8 @@ import { VideoService } from "./video.service.js";
 
 export interface DetailHooks {
   /** signed playback token for private videos' media URLs */
-  issuePlaybackToken(videoId: string): Promise<string>;
+  /** a playback token for the video at its current playback epoch */
+  issuePlaybackToken(videoId: string, epoch: number): Promise<string>;
   /** chapters with derived ends (stored ones, else parsed from the description) */
   chapters(v: VideoWithOwner): Chapter[];
   /** subtitle tracks uploaded after conversion */
@@ -62,7 +63,7 @@ export class VideoQueryService {
 
   /** `viewerId`: the signed-in caller, whose reaction the detail carries (`my_reaction`). */
   async detailOf(v: VideoWithOwner, viewerId: string | null = null): Promise<VideoDetail> {
-    const token = v.visibility === "private" ? await this.hooks.issuePlaybackToken(v.id) : null;
+    const token = v.visibility === "private" ? await this.hooks.issuePlaybackToken(v.id, v.playback_epoch) : null;
     const myReaction = viewerId ? await this.hooks.myReaction(v.id, viewerId) : null;
     const probe = parseJson<ProbeResult>(v.probe);
     return toDetail(v, {

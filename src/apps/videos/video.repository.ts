@@ -13,7 +13,7 @@ export interface OwnerSummary {
   display_name: string;
 }
 
-const SERVING_COLUMNS = ["id", "owner_id", "visibility", "status", "playable", "title", "description", "duration_s", "chapters", "media", "updated_at"] as const;
+const SERVING_COLUMNS = ["id", "owner_id", "visibility", "status", "playable", "title", "description", "duration_s", "chapters", "media", "playback_epoch", "updated_at"] as const;
 export type ServingVideo = Pick<VideoRow, (typeof SERVING_COLUMNS)[number]>;
 
 export type VideoWithOwner = VideoRow & { owner_username: string; owner_display_name: string };

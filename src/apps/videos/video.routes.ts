@@ -1,12 +1,12 @@
 /** Catalogue, detail, edit, delete, reprocess and info. Thin: schema in, one service call, schema out. */
-import { Type } from "@sinclair/typebox";
 import type { App } from "../../lib/app.types.js";
-import { ErrorResponse, IdParams } from "../../lib/schemas.js";
-import { Page } from "../../lib/pagination.js";
-import { InfoSchema, VideoDetailSchema, VideoListItemSchema, VideoListQuery, VideoPatchSchema } from "./video.schemas.js";
+import { IdParams, NoContent, errors } from "../../lib/schemas.js";
+import { Page, pageExample } from "../../lib/pagination.js";
+import { InfoSchema, VIDEO_LIST_ITEM_EXAMPLE, VideoDetailSchema, VideoListItemSchema, VideoListQuery, VideoPatchSchema } from "./video.schemas.js";
 import type { VideoQueryService } from "./video-query.service.js";
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+const notFound = [404, "No such video, or one the caller may not see (`video_not_found`)"] as const;
+const VideoPage = Page(VideoListItemSchema, { description: "A page of videos", examples: [pageExample("/api/videos/", VIDEO_LIST_ITEM_EXAMPLE)] });
 
 export async function videoRoutes(app: App, opts: { queries: VideoQueryService }): Promise<void> {
   const { queries } = opts;
@@ -21,10 +21,10 @@ export async function videoRoutes(app: App, opts: { queries: VideoQueryService }
           "Public playable videos, plus your own (any status) when signed in, and everything for moderators and admins. " +
           "`?search=` matches title and description; `?ordering=` is `-created` (default), `created`, `-views` or `-likes`.",
         querystring: VideoListQuery,
-        response: { 200: Page(VideoListItemSchema), ...errors },
+        response: { 200: VideoPage, ...errors([400, "Invalid query (`validation_error`, `invalid_cursor`)"]) },
       },
     },
-    async (req) => queries.list(req.query, req.user, req.role, req.url, `${req.protocol}://${req.host}`),
+    async (req) => queries.list(req.query, req.user, req.role, req.url, req.publicBase),
   );
 
   app.get(
@@ -35,7 +35,7 @@ export async function videoRoutes(app: App, opts: { queries: VideoQueryService }
         summary: "Video detail",
         description: "Private videos answer their owner, moderators and admins only, with a playback token in every media URL.",
         params: IdParams,
-        response: { 200: VideoDetailSchema, ...errors },
+        response: { 200: VideoDetailSchema, ...errors(notFound) },
       },
     },
     async (req) => queries.detail(req.params.id, req.user, req.role),
@@ -44,7 +44,7 @@ export async function videoRoutes(app: App, opts: { queries: VideoQueryService }
   app.get(
     "/api/videos/:id/info/",
     {
-      schema: { tags: ["videos"], summary: "Video information (size, duration, languages, codecs, renditions)", params: IdParams, response: { 200: InfoSchema, ...errors } },
+      schema: { tags: ["videos"], summary: "Video information (size, duration, languages, codecs, renditions)", params: IdParams, response: { 200: InfoSchema, ...errors(notFound) } },
     },
     async (req) => (await queries.detail(req.params.id, req.user, req.role)).info,
   );
@@ -56,9 +56,17 @@ export async function videoRoutes(app: App, opts: { queries: VideoQueryService }
       schema: {
         tags: ["videos"],
         summary: "Edit a video (owner, moderators, admins)",
+        description: "Any of title, description, visibility, language, poster_candidate (a generated poster), comments_enabled. Answers the updated video.",
         params: IdParams,
         body: VideoPatchSchema,
-        response: { 200: VideoDetailSchema, ...errors },
+        response: {
+          200: VideoDetailSchema,
+          ...errors(
+            [400, "Invalid fields (`validation_error`, `title_blank`, `invalid_poster_candidate`)"],
+            [403, "Not the owner, a moderator or an admin (`permission_denied`)"],
+            notFound,
+          ),
+        },
       },
     },
     async (req) => queries.update(req.params.id, req.body, req.user, req.role),
@@ -72,7 +80,7 @@ export async function videoRoutes(app: App, opts: { queries: VideoQueryService }
         tags: ["videos"],
         summary: "Delete a video and every file of it (cancels a running conversion)",
         params: IdParams,
-        response: { 204: Type.Null(), ...errors },
+        response: { 204: NoContent("Deleted, with its files"), ...errors([403, "Not the owner, a moderator or an admin (`permission_denied`)"], notFound) },
       },
     },
     async (req, reply) => {
@@ -88,8 +96,16 @@ export async function videoRoutes(app: App, opts: { queries: VideoQueryService }
       schema: {
         tags: ["videos"],
         summary: "Re-run the conversion from the kept original (admins)",
+        description: "Answers the video, queued again. Counts against the owner's MAX_QUEUED_CONVERSIONS like a new upload.",
         params: IdParams,
-        response: { 202: VideoDetailSchema, ...errors, 409: ErrorResponse },
+        response: {
+          202: { ...VideoDetailSchema, description: "Queued for conversion again" },
+          ...errors(
+            notFound,
+            [409, "No original to convert (`original_missing`: KEEP_ORIGINALS=false), or the upload is not finished (`not_ready`)"],
+            [429, "The owner has MAX_QUEUED_CONVERSIONS conversions in flight (`conversion_queue_full`, `{queued, limit, retry_after_s}`)"],
+          ),
+        },
       },
     },
     async (req, reply) => reply.status(202).send(await queries.reprocess(req.params.id, req.user, req.role)),

@@ -7,7 +7,7 @@ import type { Config } from "../../config.js";
 import type { EventBus, EventPayload } from "../../platform/events/events.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import type { Queue } from "../../platform/queue/queue.js";
-import { AppError, badRequest, forbidden, notFound } from "../../lib/errors.js";
+import { AppError, fieldError, forbidden, notFound } from "../../lib/errors.js";
 import type { TranscodeResult } from "../../contracts/transcode.messages.js";
 import { newId, nowIso } from "../../lib/ids.js";
 import { can, type Role, type AuthUser } from "../users/index.js";
@@ -67,6 +67,7 @@ export class VideoService {
       duration_s: null,
       media: null,
       media_bytes: 0,
+      playback_epoch: 0,
       chapters: null,
       poster_choice: null,
       custom_poster_key: null,
@@ -198,18 +199,20 @@ export class VideoService {
     const update: Partial<VideoRow> = {};
     if (patch.title !== undefined) {
       const t = patch.title.trim();
-      if (!t) throw badRequest("title_blank", "The title may not be blank.");
+      if (!t) throw fieldError("title_blank", "The title may not be blank.", "body", "title");
       update.title = t;
     }
     if (patch.description !== undefined) update.description = patch.description;
     if (patch.visibility !== undefined) update.visibility = patch.visibility;
+    // Every playback token (a shared link) issued before a visibility change dies with it.
+    if (patch.visibility !== undefined && patch.visibility !== v.visibility) update.playback_epoch = v.playback_epoch + 1;
     if (patch.language !== undefined) update.language = patch.language;
     if (patch.comments_enabled !== undefined) update.comments_enabled = patch.comments_enabled ? 1 : 0;
     if (patch.poster_candidate !== undefined) {
       const media = v.media ? (JSON.parse(v.media) as TranscodeResult) : null;
       const n = media?.thumbnails.candidateKeys.length ?? 0;
       if (patch.poster_candidate >= n) {
-        throw badRequest("invalid_poster_candidate", `poster_candidate must be between 0 and ${Math.max(0, n - 1)}.`, { candidates: n });
+        throw fieldError("invalid_poster_candidate", `poster_candidate must be between 0 and ${Math.max(0, n - 1)}.`, "body", "poster_candidate");
       }
       update.poster_choice = patch.poster_candidate;
       update.custom_poster_key = null;
@@ -291,7 +294,7 @@ export class VideoService {
         429,
         "conversion_queue_full",
         `You have ${queued} videos waiting for or in conversion; at most ${limit} may be at once. Try again once one is ready.`,
-        { queued, limit },
+        { queued, limit, retry_after_s: CONVERSION_RETRY_AFTER_S },
         { "retry-after": String(CONVERSION_RETRY_AFTER_S) },
       );
     }

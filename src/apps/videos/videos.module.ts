@@ -15,7 +15,7 @@ import type { EventBus } from "../../platform/events/events.js";
 import type { Queue } from "../../platform/queue/queue.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import { toBcp47 } from "../../services/transcoder/index.js";
-import type { TokenService } from "../users/index.js";
+import type { SessionRevocations, TokenService } from "../users/index.js";
 import { chaptersOf } from "./chapters.js";
 import { PosterService } from "./poster.service.js";
 import { ThreadedSubtitleParser } from "./subtitle-parser.js";
@@ -38,7 +38,7 @@ export interface VideosDeps {
   storage: Storage;
   queue: Queue;
   /** signs the playback tokens private videos' media URLs carry (the streaming domain's) */
-  playbackTokens: { issue(videoId: string): Promise<string> };
+  playbackTokens: { issue(videoId: string, epoch: number): Promise<string> };
   /**
    * The viewer's like/dislike for the detail's `my_reaction` (the reactions domain's, which
    * depends on this one: bound by the composition root through a forward reference). Absent in
@@ -75,7 +75,7 @@ export function createVideosModule(deps: VideosDeps): VideosModule {
   const repo = new VideoRepository(deps.db);
   const videos = new VideoService(repo, deps.events, deps.storage, deps.queue, deps.config);
   const queries = new VideoQueryService(repo, videos, {
-    issuePlaybackToken: (vid) => deps.playbackTokens.issue(vid),
+    issuePlaybackToken: (vid, epoch) => deps.playbackTokens.issue(vid, epoch),
     // stored (container or edited) chapters, else `mm:ss Title` lines of the description
     chapters: (v) => chaptersOf(v),
     onVideoChanged: changed,
@@ -112,6 +112,8 @@ export function createVideosModule(deps: VideosDeps): VideosModule {
 export interface VideosRoutesDeps {
   db: Db;
   tokens: TokenService;
+  /** an ended session closes its live-event streams (the users domain's announcements) */
+  sessions: Pick<SessionRevocations, "watch">;
   /** test seams: heartbeat and ping intervals of the live-event streams */
   timings?: VideoEventsRouteTimings;
 }
@@ -119,5 +121,5 @@ export interface VideosRoutesDeps {
 export async function registerVideosRoutes(app: App, mod: VideosModule, deps: VideosRoutesDeps): Promise<void> {
   await videoRoutes(app, { queries: mod.queries });
   await app.register(subtitleRoutes, { queries: mod.queries, subtitles: mod.subtitles });
-  await videoEventsRoutes(app, { service: mod.events, db: deps.db, tokens: deps.tokens, ...deps.timings });
+  await videoEventsRoutes(app, { service: mod.events, db: deps.db, tokens: deps.tokens, sessions: deps.sessions, ...deps.timings });
 }

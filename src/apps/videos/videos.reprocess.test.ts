@@ -43,7 +43,9 @@ describe("reprocessing keeps what people uploaded", () => {
   async function reprocess(id: string): Promise<void> {
     const r = await h.app.inject({ method: "POST", url: `/api/videos/${id}/reprocess/`, headers: authHeader(admin.access) });
     expect(r.statusCode).toBe(202);
-    expect(r.json()).toMatchObject({ status: "queued", playable: false });
+    // On BullMQ a worker may take the job before the answer is built: either state is the reprocess.
+    expect(r.json()).toMatchObject({ playable: false });
+    expect(["queued", "processing"]).toContain((r.json() as { status: string }).status);
     await waitForStatus(mod, id, "ready", 60_000);
   }
 

@@ -115,12 +115,12 @@ describe("videos: catalogue, detail, edit, delete", () => {
     const p1 = anon.json();
     expect(p1.results.map((r: { id: string }) => r.id)).toEqual([ids[4], ids[3]]);
     expect(p1.previous).toBeNull();
-    const p2 = (await h.app.inject({ url: new URL(p1.next).pathname + new URL(p1.next).search })).json();
+    const p2 = (await h.app.inject({ url: new URL(p1.next, "http://localhost").pathname + new URL(p1.next, "http://localhost").search })).json();
     expect(p2.results.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
-    const p3 = (await h.app.inject({ url: new URL(p2.next).pathname + new URL(p2.next).search })).json();
+    const p3 = (await h.app.inject({ url: new URL(p2.next, "http://localhost").pathname + new URL(p2.next, "http://localhost").search })).json();
     expect(p3.results.map((r: { id: string }) => r.id)).toEqual([ids[0]]);
     expect(p3.next).toBeNull();
-    const back = (await h.app.inject({ url: new URL(p3.previous).pathname + new URL(p3.previous).search })).json();
+    const back = (await h.app.inject({ url: new URL(p3.previous, "http://localhost").pathname + new URL(p3.previous, "http://localhost").search })).json();
     expect(back.results.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
 
     const own = (await h.app.inject({ url: `/api/videos/?owner=${h2.user.id}&limit=100`, headers: authHeader(h2.access) })).json();

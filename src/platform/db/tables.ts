@@ -36,6 +36,19 @@ export interface RefreshTokensTable {
   replaced_by: string | null;
 }
 
+/** An email change waiting for the new address to confirm it (0008-sessions). */
+export interface EmailChangesTable {
+  id: string;
+  user_id: string;
+  new_email: string;
+  token_hash: string;
+  /** the session (refresh-token family) that asked: the one kept when the change is confirmed */
+  requested_sid: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 export interface PasswordResetTokensTable {
   id: string;
   user_id: string;
@@ -60,6 +73,8 @@ export interface VideosTable {
   failure_message: string | null;
   /** JSON: {step, percent, bytes_received, eta_s, queue_position} while it applies */
   progress: string | null;
+  /** bumped when the visibility changes: playback tokens of an older epoch are refused */
+  playback_epoch: Generated<number>;
   /** storage key of the original */
   source_key: string | null;
   /** JSON ProbeResult */
@@ -216,6 +231,7 @@ export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   password_reset_tokens: PasswordResetTokensTable;
+  email_changes: EmailChangesTable;
   videos: VideosTable;
   jobs: JobsTable;
   uploads: UploadsTable;

@@ -7,7 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Multipart } from "@fastify/multipart";
-import { badRequest } from "../../../lib/errors.js";
+import { validationError } from "../../../lib/errors.js";
 import { currentUser, type AuthUser, type Role } from "../../users/index.js";
 import type { VideoDetail } from "../../videos/index.js";
 import type { StagedFile } from "../simple-upload.service.js";
@@ -39,7 +39,7 @@ export function multipartHandler(d: SimpleUploadDeps) {
     try {
       await readParts(req, d, form);
       const staged = form.staged;
-      if (!staged) throw badRequest("validation_error", "Invalid input.", [{ field: "file", location: "body", message: "is required" }]);
+      if (!staged) throw validationError([{ location: "body", field: "file", code: "required", message: "is required" }]);
       if (staged.size === 0) throw new TusError(415, "empty_file", "The file is empty.");
       const fields = videoFields({ ...form.values, filename: form.values.filename ?? staged.filename }, "body");
       const video = await d.uploads.createSimple(user, fields, staged);
@@ -67,7 +67,7 @@ async function readParts(req: FastifyRequest, d: SimpleUploadDeps, form: ReadFor
     }
     if (part.fieldname !== "file" || form.staged) {
       part.file.resume();
-      throw badRequest("validation_error", "Invalid input.", [{ field: part.fieldname, location: "body", message: "only one file, in the field `file`" }]);
+      throw validationError([{ location: "body", field: part.fieldname, code: "unexpected_file", message: "only one file, in the field `file`" }]);
     }
     const filename = displayFilename(part.filename);
     form.staged = { ...(await d.uploads.stageSimple(part.file, d.maxBytes)), filename };

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { currentUser } from "../../users/index.js";
 import type { UploadService } from "../upload.service.js";
-import { readTusHeaders, TusError } from "../tus-headers.js";
+import { headerError, readTusHeaders } from "../tus-headers.js";
 import { closeIfUnread, setExpires, setVideoId } from "./tus-response.js";
 
 export function contentLengthOf(req: FastifyRequest): number | null {
@@ -28,7 +28,7 @@ export function patchHandler(uploads: UploadService) {
     const row0 = await uploads.load(user, req.params.uploadId);
     // Without creation-defer-length the length is fixed at creation: "Once set the length MUST NOT be changed."
     if (h["upload-length"] !== undefined && h["upload-length"] !== row0.length) {
-      throw new TusError(400, "invalid_upload_length", "Upload-Length cannot be changed after creation.");
+      throw headerError("upload-length", 400, "invalid_upload_length", "Upload-Length cannot be changed after creation.");
     }
     try {
       const { row } = await uploads.append(user, row0.id, h["upload-offset"]!, {

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { currentUser } from "../../users/index.js";
 import type { UploadService } from "../upload.service.js";
-import { readTusHeaders, TusError } from "../tus-headers.js";
+import { headerError, readTusHeaders } from "../tus-headers.js";
 import { contentLengthOf } from "./patch.handler.js";
 import { closeIfUnread, setExpires, uploadUrl } from "./tus-response.js";
 
@@ -26,7 +26,7 @@ export function postHandler(uploads: UploadService) {
     const withBody = hasBody(req);
     // creation-with-upload: "The Client MUST include the Content-Type: application/offset+octet-stream header."
     if (withBody) readTusHeaders(req.headers, ["content-type"], ["content-type"]);
-    if (withBody && h["upload-concat"]?.kind === "final") throw new TusError(400, "invalid_upload_concat", "A final upload cannot carry data.");
+    if (withBody && h["upload-concat"]?.kind === "final") throw headerError("upload-concat", 400, "invalid_upload_concat", "A final upload cannot carry data.");
     const user = currentUser(req);
     const { row, video } = await uploads.create(user, {
       length: h["upload-length"],
@@ -34,7 +34,7 @@ export function postHandler(uploads: UploadService) {
       metadata: h["upload-metadata"],
       concat: h["upload-concat"],
     });
-    reply.header("Location", uploadUrl(req, row.id));
+    reply.header("Location", uploadUrl(row.id));
     if (video) reply.header("Video-Id", video.id);
     let current = row;
     if (withBody) {

@@ -19,9 +19,14 @@ export function discoveryHeaders(config: Config): Record<string, string> {
   };
 }
 
-/** Absolute upload URL from the request's scheme and host (X-Forwarded-* when TRUST_PROXY). */
-export function uploadUrl(req: FastifyRequest, id: string): string {
-  return `${req.protocol}://${req.host}${UPLOAD_PATH}${id}/`;
+/**
+ * The upload's URL, relative: the request's Host header is the client's to write, and echoing it
+ * into `Location` let a forged Host send the next PATCH (with its bearer token) elsewhere.
+ * RFC 9110 §10.2.2 allows a relative reference, resolved against the request URL, and tus
+ * clients do exactly that (tus-js-client resolves it against its endpoint).
+ */
+export function uploadUrl(id: string): string {
+  return `${UPLOAD_PATH}${id}/`;
 }
 
 /** Upload-Expires is an HTTP date: "MUST be in RFC 9110 datetime format". */

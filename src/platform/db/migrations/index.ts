@@ -10,6 +10,7 @@ import * as m0004 from "./0004-uploads.js";
 import * as m0005 from "./0005-reactions.js";
 import * as m0006 from "./0006-playback.js";
 import * as m0007 from "./0007-fair-sharing.js";
+import * as m0008 from "./0008-sessions.js";
 
 export const migrations: Record<string, Migration> = {
   "0001-users": m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   "0005-reactions": m0005,
   "0006-playback": m0006,
   "0007-fair-sharing": m0007,
+  "0008-sessions": m0008,
 };
