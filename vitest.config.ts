@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["src/**/*.test.ts", "bench/**/*.test.ts"],
+    include: ["src/**/*.test.ts", "bench/**/*.test.ts", "web/src/**/*.test.ts"],
     pool: "forks",
     // 2-core machines: ffmpeg-heavy files must not all run at once.
     poolOptions: { forks: { maxForks: 3, minForks: 1 } },

@@ -156,13 +156,23 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
         scriptSrc: ["'self'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", "data:", "blob:"],
+        // Everything is served locally: no external font (helmet's default allows any https: one).
+        fontSrc: ["'self'", "data:"],
         // data: too: hls.js gives each subtitle <track> it creates `src="data:,WEBVTT"` (an empty
         // track that keeps Chrome's captions menu and Safari's cues sane), which media-src governs.
         mediaSrc: ["'self'", "blob:", "data:"],
         workerSrc: ["'self'", "blob:"],
         connectSrc: ["'self'", "ws:", "wss:"],
+        // Only the embeddable player may be framed (web.routes.ts sets its own frame-ancestors).
+        frameAncestors: ["'none'"],
+        // Helmet's default sends upgrade-insecure-requests: over plain HTTP under a name other
+        // than localhost the browser then asks https:// for every script and API call and the
+        // page never loads. Only when the site is served over HTTPS (HTTPS_ONLY).
+        upgradeInsecureRequests: config.httpsOnly ? [] : null,
       },
     },
+    // HSTS over plain HTTP is ignored by browsers at best; sent only with HTTPS_ONLY (RFC 6797 §7.2).
+    strictTransportSecurity: config.httpsOnly ? { maxAge: 15552000, includeSubDomains: true } : false,
     // Media is fetched by players on other origins listed in CORS_ORIGINS.
     crossOriginResourcePolicy: { policy: "cross-origin" },
     crossOriginEmbedderPolicy: false,

@@ -127,7 +127,7 @@ export async function registerDomainRoutes(app: App, ctx: AppContext, d: Domains
   app.addHook("onClose", async () => d.playback.close());
   await registerPlaybackRoutes(app, d.playback, config);
   app.addHook("onClose", async () => d.streaming.close());
-  await webRoutes(app);
+  await webRoutes(app, { embedFrameAncestors: config.embedFrameAncestors });
 }
 
 /**

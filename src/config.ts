@@ -155,6 +155,15 @@ export function loadConfig(env: Env = process.env) {
      */
     trustedHosts: list(env, "TRUSTED_HOSTS", []).map((h) => h.toLowerCase()),
     /**
+     * The site is served over HTTPS (directly or by the proxy in front): only then are HSTS and the
+     * CSP's `upgrade-insecure-requests` sent. Over plain HTTP under any host name but localhost
+     * they would make the browser rewrite every script and API URL to https and the page would
+     * never load. Default: on when PUBLIC_URL is https.
+     */
+    httpsOnly: bool(env, "HTTPS_ONLY", (optStr(env, "PUBLIC_URL") ?? "").startsWith("https:")),
+    /** Who may frame the embeddable player at `/embed/{id}` (CSP frame-ancestors); every other page may not be framed. */
+    embedFrameAncestors: list(env, "EMBED_FRAME_ANCESTORS", ["*"]),
+    /**
      * Connection limits of the HTTP server (ms): all request headers within `headersTimeoutMs`
      * (Node's headersTimeout, every request), idle keep-alive connections closed after
      * `keepAliveTimeoutMs`, a request body within `bodyTimeoutMs` except on upload routes, where

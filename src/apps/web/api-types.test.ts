@@ -1,7 +1,7 @@
 /**
  * The typed client is the live document's: regenerating src/apps/web/api.types.ts from the app
  * gives the committed file (a route changed without `npm run api:types` fails here), and the
- * web client's calls type-check against it (tsconfig.web.json: public/app.js and api.js).
+ * web client's calls type-check against it (web/tsconfig.json: every call of web/src).
  */
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -36,7 +36,7 @@ describe("the generated API types", () => {
   });
 
   it("compile, and the web client's calls match them", async () => {
-    const r = await run(process.execPath, [TSC, "-p", "tsconfig.web.json"], { cwd: ROOT }).catch((err: { stdout?: string; code?: number }) => err);
+    const r = await run(process.execPath, [TSC, "-p", "web/tsconfig.json"], { cwd: ROOT }).catch((err: { stdout?: string; code?: number }) => err);
     expect("code" in r ? r.stdout : "").toBe("");
   }, 60_000);
 });

@@ -1,2 +1,2 @@
-/** The web domain's public face: the browser front end served at `/`. */
-export { webRoutes, PUBLIC_DIR, VENDOR_FILES } from "./web.routes.js";
+/** The web domain's public face: the browser front end (web/dist, built by Vite) served at `/`. */
+export { webRoutes, WEB_DIST_DIR, type WebOptions } from "./web.routes.js";
