@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from "kysely";
+import { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type DatabaseIntrospector, type MigrationProvider, type SchemaMetadata, type TableMetadata } from "kysely";
 import type { Database } from "./tables.js";
 import { migrations } from "./migrations/index.js";
 
@@ -69,14 +69,48 @@ export async function migrateToLatest(db: Kysely<unknown> | Db, schema?: string)
     const r = await sql<{ s: string }>`select current_schema() as s`.execute(db);
     schema = r.rows[0]?.s ?? "public";
   }
+  const k = db as Kysely<unknown>;
   const migrator = new Migrator({
-    db: db as Kysely<unknown>,
+    db: schema && k.getExecutor().adapter instanceof PostgresAdapter ? withSchemaIntrospection(k, schema) : k,
     provider: new StaticMigrationProvider(),
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/**
+ * The Migrator asks the introspector whether its schema and bookkeeping tables exist, and
+ * Kysely's PostgreSQL introspector answers by reading the catalog of EVERY schema in the
+ * database (columns, types, defaults). With other processes creating, altering and dropping
+ * their own schemas at the same moment (parallel test files, several deployments in one
+ * database) that catalog read fails now and then on the others' half-done objects:
+ * `schema "t_…" does not exist`, `column "title" of relation "videos" does not exist`. This
+ * introspector looks at the one schema only, and only at names, which is all the Migrator uses.
+ */
+function withSchemaIntrospection(db: Kysely<unknown>, schema: string): Kysely<unknown> {
+  const introspection: DatabaseIntrospector = {
+    async getSchemas(): Promise<SchemaMetadata[]> {
+      const r = await sql<{ name: string }>`select nspname as name from pg_catalog.pg_namespace where nspname = ${schema}`.execute(db);
+      return r.rows;
+    },
+    async getTables(): Promise<TableMetadata[]> {
+      const r = await sql<{ name: string }>`select c.relname as name from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = ${schema} and c.relkind in ('r', 'p')`.execute(db);
+      return r.rows.map((t) => ({ name: t.name, schema, isView: false, columns: [] }));
+    },
+    async getMetadata() {
+      return { tables: await this.getTables() };
+    },
+  };
+  // Everything else is the real instance's (bound to it: Kysely keeps private fields).
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "introspection") return introspection;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** True when the error is a unique-constraint violation on either dialect. */
