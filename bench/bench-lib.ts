@@ -30,8 +30,8 @@ export function buildServer(): string {
     }
   };
   copyAssets("");
-  // Code that finds repository folders relative to dist/ (e.g. public/) finds them beside it.
-  for (const name of ["public"]) {
+  // Code that finds repository folders relative to dist/ (web/dist, the built web client) finds them beside it.
+  for (const name of ["web"]) {
     const link = path.join(out, "..", name);
     rmSync(link, { recursive: true, force: true });
     if (existsSync(path.join(ROOT, name))) symlinkSync(path.join(ROOT, name), link);

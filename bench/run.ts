@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const ALL = ["upload", "transcode", "serve", "ws"] as const;
+const ALL = ["upload", "transcode", "serve", "ws", "web"] as const;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const unknown = asked.filter((a) => !(ALL as readonly string[]).includes(a));
