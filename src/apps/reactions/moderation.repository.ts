@@ -12,6 +12,8 @@ export type ReportWithContext = ReportRow & {
   video_duration_s: number | null;
 };
 
+export type BlockWithUser = { user_id: string; reason: string | null; created_at: string; username: string | null };
+
 export class ModerationRepository {
   constructor(private readonly db: Db) {}
 
@@ -75,6 +77,25 @@ export class ModerationRepository {
       .onConflict((oc) => oc.column("user_id").doUpdateSet({ reason, blocked_by: by }))
       .execute();
     return this.db.selectFrom("comment_blocks").select(["user_id", "reason", "created_at"]).where("user_id", "=", userId).executeTakeFirstOrThrow();
+  }
+
+  /** Blocks, newest first on (created_at, user_id), with the blocked user's name; `after` as in reports(). */
+  async blocks(after: { key: [string, string]; dir: "n" | "p" } | undefined, limit: number): Promise<BlockWithUser[]> {
+    const forwardDesc = after?.dir !== "p";
+    let q = this.db
+      .selectFrom("comment_blocks")
+      .leftJoin("users", "users.id", "comment_blocks.user_id")
+      .select(["comment_blocks.user_id", "comment_blocks.reason", "comment_blocks.created_at", "users.username"]);
+    if (after) {
+      const [k, id] = after.key;
+      const op = forwardDesc ? "<" : ">";
+      q = q.where((eb) => eb.or([eb("comment_blocks.created_at", op, k), eb.and([eb("comment_blocks.created_at", "=", k), eb("comment_blocks.user_id", op, id)])]));
+    }
+    return q
+      .orderBy("comment_blocks.created_at", forwardDesc ? "desc" : "asc")
+      .orderBy("comment_blocks.user_id", forwardDesc ? "desc" : "asc")
+      .limit(limit + 1)
+      .execute();
   }
 
   async unblock(userId: string): Promise<void> {

@@ -10,6 +10,8 @@ import type { AuthUser } from "../users/index.js";
 import type { ModerationService } from "./moderation.service.js";
 import {
   BlockCreateSchema,
+  BlockListed,
+  BlockListQuery,
   BlockSchema,
   COMMENT_BODY_LIMIT,
   ModerationReportSchema,
@@ -104,6 +106,24 @@ export async function moderationRoutes(app: App, opts: { moderation: ModerationS
       },
     },
     async (req, reply) => reply.status(201).send(await moderation.block(req.body.user_id, req.body.reason, signedIn(req.user))),
+  );
+
+  app.get(
+    "/api/moderation/blocks/",
+    {
+      config: { auth: { right: "comment:moderate" } },
+      schema: {
+        tags: ["moderation"],
+        summary: "Commenting blocks, newest first (moderators, admins)",
+        querystring: BlockListQuery,
+        response: {
+          200: Page(BlockListed, { description: "A page of blocks", examples: [pageExample("/api/moderation/blocks/", BlockListed.examples[0])] }),
+          ...errors,
+          ...errorsOf([400, "Invalid query (`validation_error`, `invalid_cursor`)"]),
+        },
+      },
+    },
+    async (req) => moderation.listBlocks(req.query, linksOf(req)),
   );
 
   app.delete(

@@ -12,7 +12,7 @@ import type { CommentRepository } from "./comment.repository.js";
 import { toReply } from "./comment-serializer.js";
 import type { CommentService, PageLinks, PageOf } from "./comment.service.js";
 import type { ModerationRepository, ReportRow } from "./moderation.repository.js";
-import type { Block, ModerationReport, Report, ReportCreate, ReportListQuery, ResolveReport } from "./reactions.schemas.js";
+import type { Block, BlockListed, BlockListQuery, ModerationReport, Report, ReportCreate, ReportListQuery, ResolveReport } from "./reactions.schemas.js";
 import type { VideoGate } from "./video-gate.js";
 
 export interface ModerationDeps {
@@ -35,6 +35,15 @@ const toReport = (r: ReportRow): Report => ({
   created: r.created_at,
   resolved: r.resolved_at,
 });
+
+/** A keyset cursor over (timestamp, id), as both moderation lists use. */
+function pairCursor(raw: string | undefined): { cursor: ReturnType<typeof decodeCursor>; after: { key: [string, string]; dir: "n" | "p" } | undefined } {
+  const cursor = decodeCursor(raw);
+  if (!cursor) return { cursor, after: undefined };
+  const [k, id] = cursor.key;
+  if (cursor.key.length !== 2 || typeof k !== "string" || typeof id !== "string") throw fieldError("invalid_cursor", "The cursor is not valid.", "querystring", "cursor");
+  return { cursor, after: { key: [k, id], dir: cursor.dir } };
+}
 
 export class ModerationService {
   constructor(private readonly d: ModerationDeps) {}
@@ -68,13 +77,7 @@ export class ModerationService {
 
   async listReports(q: ReportListQuery, links: PageLinks): Promise<PageOf<ModerationReport>> {
     const limit = q.limit ?? 20;
-    const cursor = decodeCursor(q.cursor);
-    let after: { key: [string, string]; dir: "n" | "p" } | undefined;
-    if (cursor) {
-      const [k, id] = cursor.key;
-      if (cursor.key.length !== 2 || typeof k !== "string" || typeof id !== "string") throw fieldError("invalid_cursor", "The cursor is not valid.", "querystring", "cursor");
-      after = { key: [k, id], dir: cursor.dir };
-    }
+    const { cursor, after } = pairCursor(q.cursor);
     const rows = await this.d.repo.reports(q.status ?? "open", after, limit);
     const page = paginate(rows, limit, cursor, (r) => [r.created_at, r.id], (c) => pageUrl(links.requestUrl, links.baseUrl, c));
     const results: ModerationReport[] = [];
@@ -118,6 +121,15 @@ export class ModerationService {
     if (!(await this.d.repo.userExists(userId))) throw notFound("User not found.", "user_not_found");
     const b = await this.d.repo.block(userId, moderator.id, reason?.trim() || null);
     return { user_id: b.user_id, reason: b.reason, created: b.created_at };
+  }
+
+  /** Every commenting block, newest first, with the blocked user's name (null once the account is gone). */
+  async listBlocks(q: BlockListQuery, links: PageLinks): Promise<PageOf<BlockListed>> {
+    const limit = q.limit ?? 50;
+    const { cursor, after } = pairCursor(q.cursor);
+    const rows = await this.d.repo.blocks(after, limit);
+    const page = paginate(rows, limit, cursor, (b) => [b.created_at, b.user_id], (c) => pageUrl(links.requestUrl, links.baseUrl, c));
+    return { ...page, results: page.results.map((b) => ({ user_id: b.user_id, username: b.username, reason: b.reason, created: b.created_at })) };
   }
 
   async unblock(userId: string): Promise<void> {

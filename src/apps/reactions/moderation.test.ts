@@ -121,7 +121,14 @@ describe("blocks and hidden commenters", () => {
     expect([refused.status, refused.json.error?.code]).toEqual([403, "comment_blocked"]);
     expect((await list(v)).json.results.map((c) => c.text)).toEqual(["before the block"]);
     expect((await call(h, { method: "POST", url: "/api/moderation/blocks/", as: mod, body: { user_id: "00000000-0000-4000-8000-000000000000" } })).status).toBe(404);
+    type BlockRow = { user_id: string; username: string | null; reason: string | null };
+    const listed = await call<PageOf<BlockRow>>(h, { method: "GET", url: "/api/moderation/blocks/?limit=100", as: mod });
+    expect(listed.status).toBe(200);
+    expect(listed.json.results.find((x) => x.user_id === troll.user.id)).toMatchObject({ username: troll.user.username, reason: "spam" });
+    expect((await call(h, { method: "GET", url: "/api/moderation/blocks/", as: troll })).status).toBe(403);
     expect((await call(h, { method: "DELETE", url: `/api/moderation/blocks/${troll.user.id}/`, as: mod })).status).toBe(204);
+    const after = await call<PageOf<BlockRow>>(h, { method: "GET", url: "/api/moderation/blocks/?limit=100", as: mod });
+    expect(after.json.results.some((x) => x.user_id === troll.user.id)).toBe(false);
     expect((await call(h, { method: "POST", url: `/api/videos/${v}/comment/`, as: troll, body: { text: "sorry" } })).status).toBe(201);
   });
 

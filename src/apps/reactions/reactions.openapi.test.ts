@@ -37,6 +37,7 @@ const ROUTES: [string, string][] = [
   ["get", "/api/moderation/reports/"],
   ["post", "/api/moderation/reports/{id}/resolve/"],
   ["post", "/api/moderation/blocks/"],
+  ["get", "/api/moderation/blocks/"],
   ["delete", "/api/moderation/blocks/{user_id}/"],
   ["put", "/api/users/me/hidden-commenters/{user_id}/"],
   ["delete", "/api/users/me/hidden-commenters/{user_id}/"],

@@ -199,6 +199,23 @@ export const BlockSchema = Type.Object(
 );
 export type Block = Static<typeof BlockSchema>;
 
+export const BlockListed = Type.Object(
+  {
+    user_id: Type.String({ format: "uuid" }),
+    username: Nullable(Type.String({ description: "null once the account is deleted" })),
+    reason: Nullable(Type.String()),
+    created: Type.String({ format: "date-time" }),
+  },
+  { description: "A commenting block, with the blocked user's name", examples: [{ user_id: USER_ID, username: "troll42", reason: "Repeated harassment", created: AT }] },
+);
+export type BlockListed = Static<typeof BlockListed>;
+
+export const BlockListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 500 })),
+});
+export type BlockListQuery = Static<typeof BlockListQuery>;
+
 export const UserIdParams = Type.Object({ user_id: Type.String({ format: "uuid" }) });
 
 export const LiveQuery = Type.Object({

@@ -8980,7 +8980,103 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Commenting blocks, newest first (moderators, admins) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of blocks */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "results": [
+                         *         {
+                         *           "user_id": "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d",
+                         *           "username": "troll42",
+                         *           "reason": "Repeated harassment",
+                         *           "created": "2026-01-02T03:04:05.000Z"
+                         *         }
+                         *       ],
+                         *       "next": "https://vidflux.example/api/moderation/blocks/?cursor=eyJrZXkiOlsiMjAyNi0wMS0wMlQwMzowNDowNS4wMDBaIl0sImRpciI6Im4ifQ",
+                         *       "previous": null
+                         *     }
+                         */
+                        "application/json": {
+                            results: {
+                                /** Format: uuid */
+                                user_id: string;
+                                /** @description null once the account is deleted */
+                                username: string | null;
+                                reason: string | null;
+                                /** Format: date-time */
+                                created: string;
+                            }[];
+                            /** @description the next page's URL (absolute with PUBLIC_URL or a TRUSTED_HOSTS Host, else relative), or null */
+                            next: string | null;
+                            /** @description the previous page's URL (absolute with PUBLIC_URL or a TRUSTED_HOSTS Host, else relative), or null */
+                            previous: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid query (`validation_error`, `invalid_cursor`) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Not signed in (`not_authenticated`), or the token is invalid, expired or revoked (`token_invalid`, `token_expired`, `token_revoked`, `user_inactive`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Not a moderator or an admin (`permission_denied`) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description No such report, comment, video or user (`report_not_found`, `comment_not_found`, `video_not_found`, `user_not_found`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description Too many requests from this address (`throttled`, `details.retry_after_s`, `Retry-After`) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
         put?: never;
         /**
          * Block a user from commenting anywhere (moderators, admins)
