@@ -17,7 +17,9 @@ export default defineConfig({
   oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
   build: {
     outDir: here("dist"),
-    emptyOutDir: true,
+    // Old hashed bundles stay: a page loaded before a rebuild still finds its lazy chunks (the
+    // server registers the files present at its start; a deploy's old clients keep working).
+    emptyOutDir: false,
     target: "es2022",
     sourcemap: true,
     // The size goal (docs/design.md) is checked by a test on the real output; hls.js is its own chunk.

@@ -260,7 +260,8 @@ describe("password reset", () => {
     const mail = (await sentEmails(h)).find((m) => m.headers.to?.includes("reset.me@example.com"))!;
     expect(mail.headers.subject).toBe("Password reset on vidflux");
     expect(mail.text).toContain(u.user.username);
-    // without PUBLIC_URL the email has a path only: the Host header is the client's to choose
+    // without PUBLIC_URL the email has paths only: the Host header is the client's to choose
+    expect(mail.text).toContain(`on this page of the site: /#/reset?token=${token}\n`);
     expect(mail.text).toContain("POST /api/auth/password-reset/confirm/");
     expect(mail.text).not.toContain("localhost");
     // only the hash is stored

@@ -5,10 +5,11 @@
  * SameSite=Strict cookie scoped to /api/auth/ (Secure with SECURE_COOKIES) and a readable
  * `vidflux_csrf` cookie. refresh and logout then work without a body, but only with the header
  * `X-CSRF-Token` equal to that cookie (double submit): a cross-site form can make the browser
- * send the cookie, never read it to forge the header.
+ * send the cookie, never read it to forge the header. The cookie helpers live in users-http.ts
+ * (the password change sets them too).
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyRequest } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import type { App } from "../../lib/app.types.js";
@@ -16,7 +17,7 @@ import type { Config } from "../../config.js";
 import { fieldError, forbidden } from "../../lib/errors.js";
 import type { AuthService } from "./auth.service.js";
 import type { EmailChangeService } from "./email-change.service.js";
-import { authRateLimit } from "./users-http.js";
+import { CSRF_COOKIE, CSRF_HEADER, REFRESH_COOKIE, authRateLimit, clearSessionCookies, setSessionCookies } from "./users-http.js";
 import {
   AuthResponse,
   Detail,
@@ -29,24 +30,6 @@ import {
   TokenPair,
   errors,
 } from "./user.schemas.js";
-
-export const REFRESH_COOKIE = "vidflux_refresh";
-export const CSRF_COOKIE = "vidflux_csrf";
-export const CSRF_HEADER = "x-csrf-token";
-const REFRESH_COOKIE_PATH = "/api/auth/";
-
-function setSessionCookies(reply: FastifyReply, config: Config, refresh: string, csrf?: string): void {
-  const common = { sameSite: "strict" as const, secure: config.auth.secureCookies, maxAge: config.auth.refreshTtlS };
-  reply.setCookie(REFRESH_COOKIE, refresh, { ...common, httpOnly: true, path: REFRESH_COOKIE_PATH });
-  // Readable by the page's scripts (that is the point) on every path, so they can echo it.
-  reply.setCookie(CSRF_COOKIE, csrf ?? randomBytes(32).toString("base64url"), { ...common, httpOnly: false, path: "/" });
-}
-
-function clearSessionCookies(reply: FastifyReply, config: Config): void {
-  const common = { sameSite: "strict" as const, secure: config.auth.secureCookies };
-  reply.clearCookie(REFRESH_COOKIE, { ...common, httpOnly: true, path: REFRESH_COOKIE_PATH });
-  reply.clearCookie(CSRF_COOKIE, { ...common, path: "/" });
-}
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);

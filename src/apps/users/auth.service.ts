@@ -259,6 +259,9 @@ export class AuthService {
     const minutes = Math.round(ttl / 60);
     const site = this.d.config.publicUrl?.replace(/\/+$/, "");
     const endpoint = `${site ?? ""}/api/auth/password-reset/confirm/`;
+    // The web client's reset page, the token in the fragment: browsers never send it, so it
+    // stays out of server and proxy logs. Without PUBLIC_URL only the path, as for the endpoint.
+    const link = `${site ?? ""}/#/reset?token=${token}`;
     const text = [
       `You're receiving this email because you requested a password reset for your account on vidflux${site ? ` (${site})` : ""}.`,
       "",
@@ -268,7 +271,9 @@ export class AuthService {
       "",
       token,
       "",
-      `Send it with your new password: POST ${endpoint} {"token": "...", "new_password": "..."}`,
+      `Choose a new password on this page${site ? "" : " of the site"}: ${link}`,
+      "",
+      `Or send the token with your new password: POST ${endpoint} {"token": "...", "new_password": "..."}`,
       "",
       "If you didn't ask for this, ignore this email: your password stays unchanged.",
     ].join("\n");

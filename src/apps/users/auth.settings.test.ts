@@ -35,6 +35,8 @@ describe("UPLOADERS_BY_DEFAULT=true, SECURE_COOKIES=true, PUBLIC_URL", () => {
     const r = await h.app.inject({ method: "POST", url: "/api/auth/password-reset/", payload: { email: "linked@example.com" }, headers: { host: "evil.example" } });
     expect(r.statusCode).toBe(202);
     const mail = await waitForEmail(h, "linked@example.com");
+    // the web client's page, the token in the fragment (never sent to a server, so never logged)
+    expect(mail.text).toMatch(/on this page: https:\/\/videos\.example\.org\/#\/reset\?token=[A-Za-z0-9_-]{20,}\n/);
     expect(mail.text).toContain("POST https://videos.example.org/api/auth/password-reset/confirm/");
     expect(mail.text).not.toContain("evil.example");
     const pic = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } }).png().toBuffer();

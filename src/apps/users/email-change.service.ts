@@ -89,7 +89,10 @@ export class EmailChangeService {
       "",
       token,
       "",
-      `Send it to confirm: POST ${site ?? ""}/api/auth/email-change/confirm/ {"token": "..."}`,
+      // The token in the fragment (never sent to a server, so never in a log); a path only without PUBLIC_URL.
+      `Confirm the change on this page${site ? "" : " of the site"}: ${site ?? ""}/#/confirm-email?token=${token}`,
+      "",
+      `Or send the token to confirm: POST ${site ?? ""}/api/auth/email-change/confirm/ {"token": "..."}`,
       "",
       "If you didn't ask for this, ignore this email: nothing changes without it.",
     ], row.id);

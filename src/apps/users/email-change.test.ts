@@ -88,6 +88,9 @@ describe("PATCH /api/users/me/ with a new email", () => {
 
     const toNew = await waitForEmail(h, to);
     expect(toNew.headers.subject).toMatch(/confirm/i);
+    const token = await emailChangeTokenFromEmail(h, to);
+    // the web client's page, the token in the fragment (never sent to a server, so never logged)
+    expect(toNew.text).toContain(`on this page: https://videos.example.org/#/confirm-email?token=${token}\n`);
     expect(toNew.text).toContain("POST https://videos.example.org/api/auth/email-change/confirm/");
     const toOld = await mailWith(u.user.email, /is being changed/);
     expect(toOld.text).toContain(to);

@@ -255,6 +255,58 @@ describe("POST /api/users/me/password/", () => {
     expect((await send("POST", "/api/auth/login/", { username: u.user.username, password: "fresh-passphrase-77" })).statusCode).toBe(200);
   });
 
+  it('with "cookie": true sets the new refresh token as the session cookies (not in the body), ending the old sessions', async () => {
+    const u = await createUser(h);
+    // A browser session in cookie mode, and a second session elsewhere.
+    const login = await send("POST", "/api/auth/login/", { username: u.user.username, password: u.password, cookie: true });
+    expect(login.statusCode).toBe(200);
+    const oldCookie = login.cookies.find((c) => c.name === "vidflux_refresh")!;
+    const oldCsrf = login.cookies.find((c) => c.name === "vidflux_csrf")!;
+    const browserAccess = login.json().access as string;
+
+    const r = await send("POST", "/api/users/me/password/", { old_password: u.password, new_password: "fresh-passphrase-78", cookie: true }, authHeader(browserAccess));
+    expect(r.statusCode).toBe(200);
+    const body = r.json();
+    expect(body).toEqual({ access: expect.any(String), refresh: null });
+    const refresh = r.cookies.find((c) => c.name === "vidflux_refresh")!;
+    const csrf = r.cookies.find((c) => c.name === "vidflux_csrf")!;
+    expect(refresh).toMatchObject({ path: "/api/auth/", httpOnly: true, sameSite: "Strict", maxAge: h.config.auth.refreshTtlS });
+    expect(csrf).toMatchObject({ path: "/", sameSite: "Strict" });
+    expect(csrf.httpOnly).toBeFalsy();
+    expect(csrf.value.length).toBeGreaterThanOrEqual(32);
+    expect(refresh.value).not.toBe(oldCookie.value);
+    expect((await get("/api/users/me/", authHeader(body.access))).statusCode).toBe(200);
+
+    // Every earlier session ended: access tokens, body refresh tokens and the old cookie.
+    for (const access of [u.access, browserAccess]) expect((await get("/api/users/me/", authHeader(access))).json().error.code).toBe("token_revoked");
+    expect((await send("POST", "/api/auth/token/refresh/", { refresh: u.refresh })).json().error.code).toBe("token_revoked");
+    const oldRefresh = await h.app.inject({
+      method: "POST",
+      url: "/api/auth/token/refresh/",
+      cookies: { vidflux_refresh: oldCookie.value, vidflux_csrf: oldCsrf.value },
+      headers: { "x-csrf-token": oldCsrf.value },
+    });
+    expect(oldRefresh.json().error.code).toBe("token_revoked");
+
+    // The new cookie refreshes with the new CSRF cookie repeated in the header, and only so.
+    const cookies = { vidflux_refresh: refresh.value, vidflux_csrf: csrf.value };
+    const noHeader = await h.app.inject({ method: "POST", url: "/api/auth/token/refresh/", cookies });
+    expect([noHeader.statusCode, noHeader.json().error.code]).toEqual([403, "csrf_failed"]);
+    const ok = await h.app.inject({ method: "POST", url: "/api/auth/token/refresh/", cookies, headers: { "x-csrf-token": csrf.value } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().refresh).toBeNull();
+    expect((await get("/api/users/me/", authHeader(ok.json().access))).statusCode).toBe(200);
+    expect(ok.cookies.find((c) => c.name === "vidflux_refresh")!.value).not.toBe(refresh.value);
+  });
+
+  it("sets no cookie without \"cookie\": true", async () => {
+    const u = await createUser(h);
+    const r = await send("POST", "/api/users/me/password/", { old_password: u.password, new_password: "fresh-passphrase-79", cookie: false }, authHeader(u.access));
+    expect(r.statusCode).toBe(200);
+    expect(r.cookies).toEqual([]);
+    expect(r.json().refresh).toEqual(expect.any(String));
+  });
+
   it("refuses a wrong old password and weak new ones, changing nothing", async () => {
     const u = await createUser(h, { username: "pw_changer" });
     const before = (await userRow(u.user.id))!.password_hash;

@@ -9,7 +9,7 @@ import { IdParams } from "../../lib/schemas.js";
 import type { AuthService } from "./auth.service.js";
 import { currentUser } from "./auth.plugin.js";
 import { AVATAR_MAX_BYTES } from "./avatar-image.js";
-import { authRateLimit } from "./users-http.js";
+import { authRateLimit, setSessionCookies } from "./users-http.js";
 import type { UserService } from "./user.service.js";
 import {
   AdminUpdateBody,
@@ -98,13 +98,21 @@ export async function userRoutes(root: App, opts: { users: UserService; auth: Au
       schema: {
         tags,
         summary: "Change the password",
-        description: "Checks the old password, applies the password rules, ends every session (all refresh and access tokens) and returns a fresh token pair.",
+        description:
+          "Checks the old password, applies the password rules, ends every session (all refresh and access tokens) and returns a fresh token pair. " +
+          "With `\"cookie\": true` (a browser session) the new refresh token is instead set as the httpOnly refresh cookie, with a new " +
+          "`vidflux_csrf` cookie, as at login: the body's `refresh` is null and the browser stays signed in without signing in again.",
         security: [{ bearer: [] }],
         body: ChangePasswordBody,
         response: { 200: TokenPair, ...errors(400, 401, 429) },
       },
     },
-    async (req) => auth.changePassword(currentUser(req).id, req.body),
+    async (req, reply) => {
+      const pair = await auth.changePassword(currentUser(req).id, req.body);
+      if (!req.body.cookie) return pair;
+      setSessionCookies(reply, config, pair.refresh);
+      return { access: pair.access, refresh: null };
+    },
   );
 
   app.put(

@@ -165,8 +165,14 @@ export const EmailChangeConfirmBody = Type.Object({ token: Type.String({ minLeng
 export type EmailChangeConfirmBody = Static<typeof EmailChangeConfirmBody>;
 
 export const ChangePasswordBody = Type.Object(
-  { old_password: AnyPassword, new_password: NewPassword },
-  { additionalProperties: false, examples: [{ old_password: "correct horse battery staple", new_password: "another long passphrase" }] },
+  { old_password: AnyPassword, new_password: NewPassword, cookie: Type.Optional(Cookie) },
+  {
+    additionalProperties: false,
+    examples: [
+      { old_password: "correct horse battery staple", new_password: "another long passphrase" },
+      { old_password: "correct horse battery staple", new_password: "another long passphrase", cookie: true },
+    ],
+  },
 );
 export type ChangePasswordBody = Static<typeof ChangePasswordBody>;
 

@@ -1320,7 +1320,7 @@ export interface paths {
         put?: never;
         /**
          * Change the password
-         * @description Checks the old password, applies the password rules, ends every session (all refresh and access tokens) and returns a fresh token pair.
+         * @description Checks the old password, applies the password rules, ends every session (all refresh and access tokens) and returns a fresh token pair. With `"cookie": true` (a browser session) the new refresh token is instead set as the httpOnly refresh cookie, with a new `vidflux_csrf` cookie, as at login: the body's `refresh` is null and the browser stays signed in without signing in again.
          */
         post: {
             parameters: {
@@ -1331,16 +1331,12 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    /**
-                     * @example {
-                     *       "old_password": "correct horse battery staple",
-                     *       "new_password": "another long passphrase"
-                     *     }
-                     */
                     "application/json": {
                         old_password: string;
                         /** @description 8+ characters, not entirely numeric, not common, not close to the username/email */
                         new_password: string;
+                        /** @description Also set the refresh token as an httpOnly SameSite=Strict cookie on /api/auth/ (plus a readable `vidflux_csrf` cookie); the body's `refresh` is then null. */
+                        cookie?: boolean;
                     };
                 };
             };

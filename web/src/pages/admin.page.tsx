@@ -1,6 +1,193 @@
-/** Placeholder: replaced by the page's implementation. */
-import { Page } from "../ui/components.js";
+/**
+ * Accounts, for admins (right `user:manage`): search, then change a role or the activation of
+ * each account (`PATCH /api/users/{id}/`), e.g. to make a new account an uploader. The search
+ * lives in the address (`#/admin?search=…`), so a reload or a shared link shows the same list.
+ * More accounts load through the API's `next` links.
+ */
+import { useState } from "preact/hooks";
+import { RequireRole } from "../account/guard.js";
+import { sameOrigin, type Paths } from "../api/client.js";
+import { api, me } from "../api/session.js";
+import { href, navigate } from "../router.js";
+import { Empty, ErrorBox, Loading, Notice, Page, useLoad } from "../ui/components.js";
+import { formatDate } from "../ui/format.js";
 
-export default function adminPage() {
-  return <Page title="admin">Coming soon.</Page>;
+type UserPage = Paths["/api/users/"]["get"]["responses"][200]["content"]["application/json"];
+type Account = UserPage["results"][number];
+type Role = Account["role"];
+
+const ROLES: [Role, string][] = [
+  ["guest", "Guest (watch only)"],
+  ["user", "User"],
+  ["uploader", "Uploader"],
+  ["moderator", "Moderator"],
+  ["admin", "Admin"],
+];
+
+function AccountRow(props: { account: Account; onSaved: (a: Account) => void }) {
+  const a = props.account;
+  const [role, setRole] = useState<Role>(a.role);
+  const [active, setActive] = useState(a.is_active);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  const dirty = role !== a.role || active !== a.is_active;
+  const self = a.id === me.value?.id;
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setSaved(false);
+    try {
+      const body: { role?: Role; is_active?: boolean } = {};
+      if (role !== a.role) body.role = role;
+      if (active !== a.is_active) body.is_active = active;
+      const updated = await api("patch", "/api/users/{id}/", { params: { id: a.id }, body });
+      props.onSaved(updated);
+      setRole(updated.role);
+      setActive(updated.is_active);
+      setSaved(true);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const id = `account-${a.id}`;
+  return (
+    <tr role="row">
+      <th scope="row" role="rowheader" id={`${id}-name`}>
+        {a.username}
+        {a.display_name && <div class="hint">{a.display_name}</div>}
+        {self && <div class="hint">(you)</div>}
+      </th>
+      <td role="cell" data-label="Email">{a.email}</td>
+      <td role="cell" data-label="Activity">
+        <div class="hint">Joined {formatDate(a.date_joined)}</div>
+        <div class="hint">{a.last_login ? `Last sign-in ${formatDate(a.last_login)}` : "Never signed in"}</div>
+      </td>
+      <td role="cell" data-label="Role and activation">
+        {/* One form per row: the row's controls are saved together, by its own button. */}
+        <form class="account-row-form" onSubmit={(e) => void save(e)} aria-labelledby={`${id}-name`}>
+          <label for={`${id}-role`} class="visually-hidden">
+            Role of {a.username}
+          </label>
+          <select id={`${id}-role`} value={role} onChange={(e) => setRole(e.currentTarget.value as Role)}>
+            {ROLES.map(([value, text]) => (
+              <option value={value} key={value}>
+                {text}
+              </option>
+            ))}
+          </select>
+          <label class="account-checkbox">
+            <input type="checkbox" checked={active} onChange={(e) => setActive(e.currentTarget.checked)} />
+            Active<span class="visually-hidden"> ({a.username})</span>
+          </label>
+          {/* The hidden words tell a screen reader which row's Save this is; the visible name stays the start of it. */}
+          <button type="submit" disabled={busy || !dirty}>
+            {busy ? "Saving…" : "Save"}
+            <span class="visually-hidden"> changes to {a.username}</span>
+          </button>
+        </form>
+        {saved && (
+          <Notice>
+            Saved: {a.username} is {ROLES.find(([r]) => r === a.role)?.[1].toLowerCase() ?? a.role}
+            {a.is_active ? "" : ", deactivated"}.
+          </Notice>
+        )}
+        <ErrorBox error={error} />
+      </td>
+    </tr>
+  );
+}
+
+function Accounts(props: { search: string }) {
+  const [more, setMore] = useState<{ accounts: Account[]; next: string | null } | null>(null);
+  const [moreError, setMoreError] = useState<unknown>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const first = useLoad(() => {
+    setMore(null);
+    return api("get", "/api/users/", { query: { search: props.search || undefined, limit: 50 } });
+  }, [props.search]);
+  const [query, setQuery] = useState(props.search);
+
+  const accounts = [...(first.data?.results ?? []), ...(more?.accounts ?? [])];
+  const next = more ? more.next : (first.data?.next ?? null);
+  const loadMore = async () => {
+    if (!next) return;
+    setLoadingMore(true);
+    setMoreError(null);
+    try {
+      const page = await api("get", "/api/users/", { url: sameOrigin(next) });
+      setMore({ accounts: [...(more?.accounts ?? []), ...page.results], next: page.next });
+    } catch (err) {
+      setMoreError(err);
+    } finally {
+      setLoadingMore(false);
+    }
+  };
+  const replace = (updated: Account) => {
+    if (first.data) first.set({ ...first.data, results: first.data.results.map((a) => (a.id === updated.id ? updated : a)) });
+    if (more) setMore({ ...more, accounts: more.accounts.map((a) => (a.id === updated.id ? updated : a)) });
+  };
+
+  return (
+    <Page title="Accounts" wide>
+      <form
+        role="search"
+        class="row account-search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          navigate(href("admin", { search: query.trim() }), { replace: true });
+        }}
+      >
+        <label for="admin-search">Search accounts</label>
+        <input id="admin-search" type="search" value={query} onInput={(e) => setQuery(e.currentTarget.value)} aria-describedby="admin-search-hint" />
+        <button type="submit">Search</button>
+        <small id="admin-search-hint" class="hint">
+          Part of a username, email address or display name.
+        </small>
+      </form>
+      {first.loading && <Loading />}
+      <ErrorBox error={first.error} />
+      {!first.loading && !first.error && accounts.length === 0 && <Empty>{props.search ? `No account matches “${props.search}”.` : "No accounts."}</Empty>}
+      {accounts.length > 0 && (
+        <div class="table-wrap">
+          {/* Explicit roles: the phone layout stacks the cells (display: block), which would otherwise drop the table's semantics. */}
+          <table class="account-table" role="table">
+            <caption class="visually-hidden">Accounts{props.search ? ` matching “${props.search}”` : ""}, newest first</caption>
+            <thead role="rowgroup">
+              <tr role="row">
+                <th scope="col" role="columnheader">Username</th>
+                <th scope="col" role="columnheader">Email</th>
+                <th scope="col" role="columnheader">Activity</th>
+                <th scope="col" role="columnheader">Role and activation</th>
+              </tr>
+            </thead>
+            <tbody role="rowgroup">
+              {accounts.map((a) => (
+                <AccountRow account={a} key={a.id} onSaved={replace} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ErrorBox error={moreError} />
+      {next && (
+        <p>
+          <button type="button" class="secondary" disabled={loadingMore} onClick={() => void loadMore()}>
+            {loadingMore ? "Loading…" : "Load more accounts"}
+          </button>
+        </p>
+      )}
+    </Page>
+  );
+}
+
+export default function AdminPage(props: { query: URLSearchParams }) {
+  return (
+    <RequireRole title="Accounts" right="admin">
+      <Accounts search={props.query.get("search") ?? ""} />
+    </RequireRole>
+  );
 }
