@@ -194,6 +194,9 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
     if (strict && (origin === undefined || requested === undefined)) {
       throw new AppError(400, "invalid_preflight", "A CORS preflight needs the Origin and Access-Control-Request-Method headers.");
     }
+    // Browsers ignore COOP on an origin that is not potentially trustworthy (plain HTTP under a
+    // LAN name) and log a console error for it on every page: only over HTTPS.
+    crossOriginOpenerPolicy: config.httpsOnly,
   });
   await app.register(cors, {
     origin: (origin, cb) => cb(null, originAllowed(origin)),

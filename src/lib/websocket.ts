@@ -131,7 +131,9 @@ export class SocketSession {
       this.finish();
       return false;
     }
-    this.socket.send(text);
+    // ws sends a Buffer as a binary frame unless told otherwise; JSON frames are text (RFC 6455
+    // §5.6, opcode 0x1), which browsers hand over as strings. The bytes are valid UTF-8 already.
+    this.socket.send(text, { binary: false });
     return true;
   }
 

@@ -28,7 +28,11 @@ export function openWs(url: string, options: WebSocket.ClientOptions = {}): WsCl
     ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() }));
   });
   const opened = new Promise<void>((resolve) => ws.once("open", () => resolve()));
-  ws.on("message", (data) => frames.push(JSON.parse(String(data)) as Frame));
+  ws.on("message", (data, isBinary) => {
+    // The protocol is JSON in text frames: a binary one is a server bug a browser would see as a Blob.
+    if (isBinary) throw new Error(`binary frame received: ${String(data).slice(0, 80)}`);
+    frames.push(JSON.parse(String(data)) as Frame);
+  });
   ws.on("error", () => undefined);
   const wait = async (timeoutMs: number, ready: () => boolean, what: string) => {
     const deadline = Date.now() + timeoutMs;

@@ -26,6 +26,7 @@ describe("web client served over plain HTTP (HTTPS_ONLY unset)", () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain("upgrade-insecure-requests");
     expect(r.headers["strict-transport-security"]).toBeUndefined();
+    expect(r.headers["cross-origin-opener-policy"]).toBeUndefined();
     expect(r.headers["x-frame-options"]).toBe("SAMEORIGIN");
     expect(r.headers["cache-control"]).toBe("public, max-age=0");
   });
@@ -60,9 +61,10 @@ describe("web client behind HTTPS (HTTPS_ONLY=true)", () => {
   });
   afterAll(async () => h?.close());
 
-  it("sends HSTS and upgrade-insecure-requests", async () => {
+  it("sends HSTS, upgrade-insecure-requests and COOP", async () => {
     const r = await h.app.inject({ url: "/" });
     expect(String(r.headers["content-security-policy"])).toContain("upgrade-insecure-requests");
     expect(r.headers["strict-transport-security"]).toBe("max-age=15552000; includeSubDomains");
+    expect(r.headers["cross-origin-opener-policy"]).toBe("same-origin");
   });
 });

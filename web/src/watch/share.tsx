@@ -1,0 +1,45 @@
+/**
+ * Share: copies a link to this moment, `${origin}/#/watch/{id}?t=<seconds>`. The clipboard API
+ * exists only in a secure context (HTTPS or localhost) and may be refused, so the link is also
+ * shown in a read-only field, selected, for copying by hand.
+ */
+import { useRef, useState } from "preact/hooks";
+import type { PlayerHandle } from "../player/player-handle.js";
+
+export function shareLink(videoId: string, seconds: number): string {
+  return `${window.location.origin}/#/watch/${encodeURIComponent(videoId)}?t=${Math.max(0, Math.floor(seconds))}`;
+}
+
+export function ShareButton(props: { videoId: string; player: PlayerHandle | null }) {
+  const [link, setLink] = useState<string | null>(null);
+  const [status, setStatus] = useState("");
+  const field = useRef<HTMLInputElement>(null);
+  const share = async () => {
+    const url = shareLink(props.videoId, props.player?.video.currentTime ?? 0);
+    setLink(url);
+    try {
+      if (!navigator.clipboard) throw new Error("no clipboard");
+      await navigator.clipboard.writeText(url);
+      setStatus("Link copied to the clipboard.");
+    } catch {
+      setStatus("Copy the link below.");
+    }
+    window.setTimeout(() => field.current?.select(), 0);
+  };
+  return (
+    <div class="share">
+      <button type="button" class="secondary" onClick={() => void share()}>
+        Share
+      </button>
+      <span class="share-status" role="status">
+        {status}
+      </span>
+      {link && (
+        <div class="field share-field">
+          <label for="share-link">Link to this moment</label>
+          <input id="share-link" ref={field} type="url" readOnly value={link} onFocus={(e) => e.currentTarget.select()} />
+        </div>
+      )}
+    </div>
+  );
+}
