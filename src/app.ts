@@ -2,7 +2,7 @@
  * Builds the Fastify app from an AppContext (see context.ts). The app is a plain function of its
  * context: tests build it with their own context and use `app.inject()`; `server.ts` only starts
  * it. Cross-cutting concerns live here: error format, 404/405, trailing slashes, CORS, helmet,
- * rate limits, OpenAPI, health, auth guard. The domains and their routes come from the
+ * rate limits, OpenAPI, health, metrics, request ids, auth guard. The domains and their routes come from the
  * composition root (composition.ts).
  */
 import type { Socket } from "node:net";
@@ -16,15 +16,16 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import cookie from "@fastify/cookie";
 import websocket from "@fastify/websocket";
-import { sql } from "kysely";
-import { Type } from "@sinclair/typebox";
 import { AppError, schemaProblems, type InputLocation, type SchemaViolation } from "./lib/errors.js";
-import { ErrorResponse, errors } from "./lib/schemas.js";
+import { ErrorResponse } from "./lib/schemas.js";
 import { SECURITY_SCHEMES, TAGS, declareCommonStatuses, referToNamedSchemas, refResolver, undeclaredStatus, type UndeclaredStatus } from "./lib/openapi.js";
 import { authPlugin } from "./apps/users/index.js";
 import { httpTimeoutsPlugin } from "./lib/http-timeouts.plugin.js";
 import { publicUrlPlugin } from "./lib/public-url.plugin.js";
 import { redactUrl as redactLoggedUrl } from "./lib/log-redaction.js";
+import { healthRoutes } from "./lib/health.routes.js";
+import { metricsPlugin, metricsRoutes } from "./lib/metrics.plugin.js";
+import { logDestination, REQUEST_ID_HEADER, requestContext, requestIdGenerator } from "./lib/request-log.js";
 import type { AppContext } from "./context.js";
 import { registerDomainRoutes, type Domains } from "./composition.js";
 import type { App } from "./lib/app.types.js";
@@ -56,6 +57,7 @@ export const EXPOSED_HEADERS = [
   "Accept-Ranges",
   "ETag",
   "Retry-After",
+  "X-Request-Id",
 ];
 
 export interface BuildOptions {
@@ -71,6 +73,7 @@ export interface BuildOptions {
 /** `d` are the composition root's domains (composeDomains), built by the caller. */
 export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions = {}): Promise<App> {
   const { config } = ctx;
+  const logStream = opts.logStream ?? logDestination(config);
   const app = Fastify({
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     bodyLimit: 1024 * 1024,
@@ -86,7 +89,8 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.http.headersTimeoutMs / 4))),
     },
     logger: {
-      ...(opts.logStream ? { stream: opts.logStream } : {}),
+      // JSON lines, or pino-pretty at a terminal in development (lib/request-log.ts)
+      ...(logStream ? { stream: logStream } : {}),
       level: config.logLevel,
       redact: ["req.headers.authorization", "req.headers.cookie"],
       serializers: {
@@ -96,7 +100,9 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
     // strictTypes off: multipart routes document their body for OpenAPI with a type-less schema
     // (so Ajv lets the unparsed stream through); Ajv would log a warning for each at start-up.
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false, allErrors: false, strictTypes: false } },
-    genReqId: () => crypto.randomUUID(),
+    // X-Request-Id from a trusted proxy when sane, else a new UUID (lib/request-log.ts)
+    requestIdHeader: false,
+    genReqId: requestIdGenerator(config.trustProxy),
     clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
@@ -123,6 +129,19 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
       }
     }
   });
+
+  // Every answer names its request, so a client's report finds the server's log lines. The id
+  // also rides along the handling (onRequest, and again after the body was read, whose stream
+  // events run outside the request's async context) for the process logger's lines.
+  app.addHook("onRequest", (req, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, req.id);
+    requestContext.run({ reqId: req.id }, done);
+  });
+  app.addHook("preValidation", (req, _reply, done) => {
+    requestContext.run({ reqId: req.id }, done);
+  });
+  // Before any route and before @fastify/websocket: it wraps WebSocket routes as they are declared.
+  await app.register(metricsPlugin, { metrics: ctx.metrics });
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     const { status, body, headers } = toErrorResponse(err);
@@ -175,6 +194,9 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
     strictTransportSecurity: config.httpsOnly ? { maxAge: 15552000, includeSubDomains: true } : false,
     // Media is fetched by players on other origins listed in CORS_ORIGINS.
     crossOriginResourcePolicy: { policy: "cross-origin" },
+    // Browsers ignore COOP on an origin that is not potentially trustworthy (plain HTTP under a
+    // LAN name) and log a console error for it on every page: only over HTTPS.
+    crossOriginOpenerPolicy: config.httpsOnly,
     crossOriginEmbedderPolicy: false,
   });
   const origins = new Set(config.cors.origins);
@@ -194,9 +216,6 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
     if (strict && (origin === undefined || requested === undefined)) {
       throw new AppError(400, "invalid_preflight", "A CORS preflight needs the Origin and Access-Control-Request-Method headers.");
     }
-    // Browsers ignore COOP on an origin that is not potentially trustworthy (plain HTTP under a
-    // LAN name) and log a console error for it on every page: only over HTTPS.
-    crossOriginOpenerPolicy: config.httpsOnly,
   });
   await app.register(cors, {
     origin: (origin, cb) => cb(null, originAllowed(origin)),
@@ -268,31 +287,8 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
     async () => app.swagger(),
   );
 
-  app.get(
-    "/api/health/",
-    {
-      config: { rateLimit: false },
-      schema: {
-        tags: ["health"],
-        summary: "Liveness and database check",
-        response: {
-          200: Type.Object(
-            { status: Type.Literal("ok"), database: Type.String({ description: "`sqlite` or `postgres`" }) },
-            { description: "Up, and the database answers", examples: [{ status: "ok", database: "sqlite" }] },
-          ),
-          ...errors([503, "The database does not answer (`database_unavailable`)"]),
-        },
-      },
-    },
-    async (_req, reply) => {
-      try {
-        await sql`select 1`.execute(ctx.db);
-      } catch {
-        return reply.status(503).send({ error: { code: "database_unavailable", message: "The database is not reachable.", details: null } });
-      }
-      return { status: "ok" as const, database: config.db.kind };
-    },
-  );
+  await healthRoutes(app, { db: ctx.db, dbKind: config.db.kind, redis: ctx.redis, storage: ctx.storage });
+  await metricsRoutes(app, { metrics: ctx.metrics, token: config.metricsToken });
 
   await registerDomainRoutes(app, ctx, d);
   return app;

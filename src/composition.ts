@@ -35,7 +35,7 @@ export interface Domains {
 }
 
 export async function composeDomains(ctx: AppContext): Promise<Domains> {
-  const { config, logger, db, storage, events, liveEvents, hub, queue, redis, media, mailer } = ctx;
+  const { config, logger, db, storage, events, liveEvents, hub, queue, redis, media, mailer, metrics } = ctx;
   const users = await createUsersModule({ config, logger, db, storage, mailer, hub });
   // Forward references: the detail asks for a playback token and the viewer's reaction only at
   // request time, after the streaming and reactions modules below exist (both depend on videos).
@@ -48,11 +48,12 @@ export async function composeDomains(ctx: AppContext): Promise<Domains> {
     events,
     storage,
     queue,
+    metrics,
     playbackTokens: { issue: (videoId, epoch) => streaming!.playback.issue(videoId, epoch) },
     reactions: { myReaction: (videoId, userId) => reactions!.reactions.myReaction(videoId, userId) },
   });
   streaming = createStreamingModule({ config, logger, db, redis, storage, tokens: users.tokens, videos });
-  const uploads = createUploadsModule({ config, logger, db, redis, storage, media, videos: videos.videos });
+  const uploads = createUploadsModule({ config, logger, db, redis, storage, media, videos: videos.videos, metrics });
   reactions = createReactionsModule({
     config,
     logger,

@@ -175,6 +175,19 @@ export function loadConfig(env: Env = process.env) {
       bodyTimeoutMs: int(env, "HTTP_BODY_TIMEOUT", 60, 1, 24 * 3600) * 1000,
       uploadIdleTimeoutMs: int(env, "HTTP_UPLOAD_IDLE_TIMEOUT", 60, 1, 24 * 3600) * 1000,
     },
+    /**
+     * Bearer token `GET /metrics` requires (401 without it); unset: the metrics are open, for a
+     * scraper on a private network or behind a proxy that hides the path.
+     */
+    metricsToken: optStr(env, "METRICS_TOKEN"),
+    /**
+     * `npm run start:worker`: the port of its own small metrics server (`GET /metrics`), 0 for
+     * none (the default: a worker opens no port unless asked), and the address it binds.
+     */
+    workerMetrics: {
+      port: int(env, "WORKER_METRICS_PORT", 0, 0, 65535),
+      host: str(env, "WORKER_METRICS_HOST", "0.0.0.0"),
+    },
     logLevel: oneOf(env, "LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, nodeEnv === "test" ? "silent" : "info"),
     dataDir,
     /** `schema`: PostgreSQL schema of the tables (DATABASE_SCHEMA), default the server's search_path */

@@ -5,7 +5,7 @@
  * everything.
  */
 import type { Redis } from "ioredis";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import { openDb, type Db } from "./platform/db/db.js";
 import type { Storage } from "./platform/storage/storage.js";
@@ -19,6 +19,8 @@ import { createQueue } from "./platform/queue/queue.factory.js";
 import { locateMedia, type MediaTools } from "./platform/media/media-tools.js";
 import type { Mailer } from "./platform/mail/mailer.js";
 import { createMailer } from "./platform/mail/mailer.factory.js";
+import { ApiMetrics, createRegistry } from "./lib/metrics.js";
+import { createLogger } from "./lib/request-log.js";
 
 export interface AppContext {
   config: Config;
@@ -40,6 +42,8 @@ export interface AppContext {
   media: MediaTools;
   /** account email (password reset): console, file or SMTP backend */
   mailer: Mailer;
+  /** this process's Prometheus registry and the API's instruments (one per context: tests build many) */
+  metrics: ApiMetrics;
   close(): Promise<void>;
 }
 
@@ -47,10 +51,12 @@ export interface ContextOptions {
   /** Postgres schema (tests isolate each file); default: DATABASE_SCHEMA, else the server's search_path */
   pgSchema?: string;
   migrate?: boolean;
+  /** where the process logger writes (default: stdout); tests read it */
+  logStream?: { write(line: string): void };
 }
 
 export async function createContext(config: Config, opts: ContextOptions = {}): Promise<AppContext> {
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, nodeEnv: config.nodeEnv, stream: opts.logStream });
   const db = await openDb({ ...config.db, schema: opts.pgSchema ?? config.db.schema }, { migrate: opts.migrate !== false });
   // ioredis is imported only when REDIS_URL is set (embedded processes never load it).
   const redis = config.redisUrl ? new (await import("ioredis")).Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false }) : null;
@@ -61,6 +67,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
   const queue = await createQueue(config, db);
   const media = await locateMedia(config);
   const mailer = await createMailer(config, logger);
+  const metrics = new ApiMetrics(createRegistry(), () => queue.counts());
   // closed in reverse order: the queue first (it may still report to the event bus), storage last
   const closers: (() => Promise<unknown>)[] = [() => storage.close(), () => events.close(), () => liveEvents.close(), () => hub.close(), () => queue.close()];
   return {
@@ -75,6 +82,7 @@ export async function createContext(config: Config, opts: ContextOptions = {}): 
     queue,
     media,
     mailer,
+    metrics,
     async close() {
       for (const c of closers.reverse()) await c();
       await mailer.close();

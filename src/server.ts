@@ -8,6 +8,7 @@ import { loadConfigOrExit } from "./config.js";
 import { createContext } from "./context.js";
 import { buildApp } from "./app.js";
 import { composeDomains, composeJobHandlers } from "./composition.js";
+import { JobMetrics } from "./lib/metrics.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit("vidflux");
@@ -19,7 +20,9 @@ async function main(): Promise<void> {
   );
   const app = await buildApp(ctx, await composeDomains(ctx));
   if (!apiOnly) {
-    await ctx.queue.work(composeJobHandlers({ config, storage: ctx.storage, media: ctx.media }), { concurrency: config.media.workerConcurrency });
+    // the embedded workers' job metrics join the API's registry (one `/metrics` for the process)
+    const handlers = new JobMetrics(ctx.metrics.registry).instrument(composeJobHandlers({ config, storage: ctx.storage, media: ctx.media }));
+    await ctx.queue.work(handlers, { concurrency: config.media.workerConcurrency });
     ctx.logger.info({ concurrency: config.media.workerConcurrency, queue: ctx.queue.kind }, "embedded worker started");
   }
   await app.listen({ port: config.port, host: config.host });

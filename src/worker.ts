@@ -4,17 +4,18 @@
  * REDIS_URL (BullMQ) it needs no database at all; without it, the embedded queue lives in the
  * SQLite/PostgreSQL database, so the worker opens it for the queue's sake only.
  */
-import pino from "pino";
 import { loadConfigOrExit } from "./config.js";
 import { openDb } from "./platform/db/db.js";
 import { createStorage } from "./platform/storage/storage.factory.js";
 import { createQueue } from "./platform/queue/queue.factory.js";
 import { locateMedia } from "./platform/media/media-tools.js";
 import { composeJobHandlers } from "./composition.js";
+import { createRegistry, JobMetrics, serveMetrics } from "./lib/metrics.js";
+import { createLogger } from "./lib/request-log.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit("vidflux worker");
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, nodeEnv: config.nodeEnv });
   const tools = await locateMedia(config);
   logger.info({ ffmpeg: tools.ffmpeg, source: tools.source, memoryLimitBytes: tools.memoryLimit?.bytes ?? null }, `using ffmpeg ${tools.version} (${tools.source})`);
   const storage = await createStorage(config);
@@ -29,7 +30,12 @@ async function main(): Promise<void> {
     }
   }
   const queue = await createQueue(config, db);
-  await queue.work(composeJobHandlers({ config, storage, media: tools }), { concurrency: config.media.workerConcurrency });
+  const registry = createRegistry();
+  const handlers = new JobMetrics(registry).instrument(composeJobHandlers({ config, storage, media: tools }));
+  // Off by default: a worker opens no port unless WORKER_METRICS_PORT asks for one.
+  const metricsServer = config.workerMetrics.port > 0 ? await serveMetrics(registry, { ...config.workerMetrics, token: config.metricsToken }) : null;
+  if (metricsServer) logger.info({ port: metricsServer.port, host: config.workerMetrics.host }, `worker metrics on http://${config.workerMetrics.host}:${metricsServer.port}/metrics`);
+  await queue.work(handlers, { concurrency: config.media.workerConcurrency });
   logger.info({ queue: queue.kind, concurrency: config.media.workerConcurrency }, "worker started");
 
   let closing = false;
@@ -38,6 +44,7 @@ async function main(): Promise<void> {
     closing = true;
     logger.info({ signal }, "worker stopping: finishing or requeueing the current job");
     await queue.stopWorking(config.shutdownGraceS * 1000);
+    await metricsServer?.close();
     await queue.close();
     await storage.close();
     await db?.destroy();

@@ -111,6 +111,12 @@ export interface TranscodeResult {
    * original. Absent in results stored before it was recorded; readers then sum the renditions.
    */
   storedBytes?: number;
+  /**
+   * Wall-clock seconds of the encode per quality (`720p` → 41.2): the ffmpeg run that encoded
+   * it. In `single` mode one run encodes every rung at once, so each carries that run's time; in
+   * `per-rung` mode each its own run's. For the metrics; absent in older results.
+   */
+  encodeSeconds?: Record<string, number>;
 }
 
 /** Progress message; `playable` turns true once the master and a first segment of every rung are stored. */

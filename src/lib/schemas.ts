@@ -54,6 +54,7 @@ const DETAILS_TABLE = [
   "| `{video_id}` | `upload_expired` and the refusal codes of a refused upload (`not_a_video`, `unsupported_container`, `empty_file`…) |",
   "| `{allow}` | `method_not_allowed` (405, also in `Allow`) |",
   "| `{origin}` | `cors_origin_denied` (403 to a CORS preflight from an origin not in CORS_ORIGINS) |",
+  "| `{failing, checks}` | `not_ready` (503 from `/api/health/ready/`: the parts that do not answer, and every part's status) |",
   "| `null` | everything else: `not_found`, `*_not_found`, `not_authenticated`, `token_*`, `permission_denied`, `payload_too_large`, `invalid_json`, `invalid_utf8`, `invalid_preflight`, `unknown_method`, `upgrade_required`, `internal_error` (5xx never carry details)… |",
 ].join("\n");
 

@@ -56,7 +56,12 @@ export async function createPgSchema(url: string): Promise<{ schema: string; dro
   };
 }
 
-export async function createHarness(env: Record<string, string> = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** receives every log line, the app's and the process logger's (set LOG_LEVEL in `env` too: tests default to silent) */
+  logStream?: { write(line: string): void };
+}
+
+export async function createHarness(env: Record<string, string> = {}, opts: HarnessOptions = {}): Promise<Harness> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "vidflux-test-"));
   const config = loadConfig({
     NODE_ENV: "test",
@@ -69,10 +74,10 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     ...env,
   });
   const pgSchema = config.db.kind === "postgres" ? await createPgSchema(config.db.url!) : null;
-  const ctx = await createContext(config, pgSchema ? { pgSchema: pgSchema.schema } : {});
+  const ctx = await createContext(config, { ...(pgSchema ? { pgSchema: pgSchema.schema } : {}), ...(opts.logStream ? { logStream: opts.logStream } : {}) });
   const domains = await composeDomains(ctx);
   const undeclared: Harness["undeclared"] = [];
-  const app = await buildApp(ctx, domains, { onUndeclaredStatus: undeclaredRecorder(undeclared) });
+  const app = await buildApp(ctx, domains, { onUndeclaredStatus: undeclaredRecorder(undeclared), ...(opts.logStream ? { logStream: opts.logStream } : {}) });
   await app.ready();
   return {
     app,

@@ -8,6 +8,7 @@ import { mkdir, rename } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
+import type { ApiMetrics } from "../../lib/metrics.js";
 import type { MediaTools } from "../../platform/media/media-tools.js";
 import type { Storage } from "../../platform/storage/storage.js";
 import { videoKeys, type VideoProgress, type VideoService } from "../videos/index.js";
@@ -26,6 +27,7 @@ export interface UploadValidationDeps {
   store: UploadByteStore;
   storage: Pick<Storage, "localPath" | "putFile" | "delete">;
   media: MediaTools;
+  metrics?: ApiMetrics | undefined;
 }
 
 export class UploadValidationService {
@@ -38,6 +40,8 @@ export class UploadValidationService {
 
   /** Every byte of a whole upload is in (row `completed`): `validating`, and validation starts in the background. */
   async submit(row: UploadRow): Promise<void> {
+    this.d.logger.info({ upload: row.id, video: row.video_id, bytes: row.length }, "upload completed");
+    this.d.metrics?.uploadsCompleted.inc();
     const progress: VideoProgress = { step: "validating", percent: 0, bytes_received: row.length, eta_s: null, queue_position: null };
     await this.d.videos.setStatus(row.video_id!, "validating", { progress: JSON.stringify(progress) });
     this.schedule(row);

@@ -11,6 +11,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { App } from "../../lib/app.types.js";
+import type { ApiMetrics } from "../../lib/metrics.js";
 import type { Db } from "../../platform/db/db.js";
 import type { MediaTools } from "../../platform/media/media-tools.js";
 import type { Storage } from "../../platform/storage/storage.js";
@@ -39,6 +40,8 @@ export interface UploadsDeps {
   storage: Storage;
   media: MediaTools;
   videos: VideoService;
+  /** upload bytes received and uploads completed; absent in tests' second modules */
+  metrics?: ApiMetrics;
 }
 
 export interface UploadsModule {
@@ -60,6 +63,21 @@ export interface UploadsModule {
   close(): Promise<void>;
 }
 
+/**
+ * The store, with every kept byte of every append counted (tus PATCHes, creation-with-upload and
+ * simple uploads all append through it): the same object otherwise, so its other methods and
+ * fields are the store's own.
+ */
+function countingAppends(store: DiskUploadStore, metrics: ApiMetrics): UploadByteStore {
+  const counted: UploadByteStore = Object.create(store) as DiskUploadStore;
+  counted.append = async (id, source, opts) => {
+    const result = await store.append(id, source, opts);
+    metrics.uploadBytes.inc(result.written);
+    return result;
+  };
+  return counted;
+}
+
 export function createLocker(deps: Pick<UploadsDeps, "redis" | "config">): Locker {
   return deps.redis ? new RedisLocker(deps.redis, { prefix: `${deps.config.redisPrefix}:` }) : new MemoryLocker();
 }
@@ -69,10 +87,11 @@ export function createUploadsModule(deps: UploadsDeps): UploadsModule {
   const repo = new UploadRepository(deps.db);
   const locker = createLocker(deps);
   // The staging directory: DATA_DIR/uploads (shared by every instance when several run).
-  const store: UploadByteStore = new DiskUploadStore(path.join(config.dataDir, "uploads"));
+  const disk = new DiskUploadStore(path.join(config.dataDir, "uploads"));
+  const store: UploadByteStore = deps.metrics ? countingAppends(disk, deps.metrics) : disk;
   const limits = new UploadLimits(config, repo, videos, locker);
   const progress = new UploadProgressPublisher(videos, logger);
-  const validation = new UploadValidationService({ config, logger, repo, videos, store, storage: deps.storage, media: deps.media });
+  const validation = new UploadValidationService({ config, logger, repo, videos, store, storage: deps.storage, media: deps.media, metrics: deps.metrics });
   const records = new UploadRecords({ config, repo, videos, store, progress, validation });
   const tus = new TusUploadService({ config, logger, repo, videos, locker, store, limits, records, progress });
   const simple = new SimpleUploadService(config, limits, records, store, videos);

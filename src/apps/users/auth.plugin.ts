@@ -31,6 +31,11 @@ export interface RouteAuth {
   required?: boolean;
   /** accept `?token=<access>` (SSE, WebSocket) */
   queryToken?: boolean;
+  /**
+   * The route checks its own `Authorization` (`/metrics` and its METRICS_TOKEN): no account is
+   * looked up, and a bearer that is not an access token is the route's to judge.
+   */
+  ownCredentials?: boolean;
 }
 
 declare module "fastify" {
@@ -108,6 +113,7 @@ export const authPlugin = fp(
     app.decorateRequest("role", "guest");
     app.addHook("preHandler", async (req) => {
       const auth = req.routeOptions.config?.auth;
+      if (auth?.ownCredentials) return;
       req.user = await authenticate(req, opts.db, opts.tokens, auth?.queryToken === true);
       req.role = req.user?.role ?? "guest";
       enforce(auth, req.user, req.role);

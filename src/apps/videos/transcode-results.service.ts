@@ -18,6 +18,7 @@ import type { JobEvent, JobInspection, JobProgress, Queue } from "../../platform
 import type { Storage } from "../../platform/storage/storage.js";
 import type { TranscodeProgress, TranscodeResult } from "../../contracts/transcode.messages.js";
 import { nowIso } from "../../lib/ids.js";
+import type { ApiMetrics } from "../../lib/metrics.js";
 import { VideoRepository, type VideoRow } from "./video.repository.js";
 import { VideoService } from "./video.service.js";
 import { parseJson } from "./video-serializer.js";
@@ -51,6 +52,8 @@ export interface TranscodeResultsOptions {
    * their renditions and master next to the new outputs and returns the media JSON to store.
    */
   uploads?: { attachUploads(videoId: string, result: TranscodeResult): Promise<TranscodeResult> };
+  /** conversions, encode seconds by rung and time to playable, as this process applies them */
+  metrics?: ApiMetrics;
 }
 
 /**
@@ -79,6 +82,14 @@ export class TranscodeResultsService {
   private readonly intervalMs: number;
   private readonly lostJobGraceMs: number;
   private readonly uploads: TranscodeResultsOptions["uploads"];
+  private readonly metrics: ApiMetrics | undefined;
+  /**
+   * When this process queued a video's conversion, and when its job started: the time to
+   * playable is observed only by the process that queued it (every API hears every BullMQ
+   * event; counting in each would count each video once per API), the duration logged at the end.
+   */
+  private readonly enqueuedAt = new Map<string, number>();
+  private readonly startedAt = new Map<string, number>();
   private running = false;
   private timer: NodeJS.Timeout | null = null;
   private pass: Promise<void> | null = null;
@@ -97,6 +108,8 @@ export class TranscodeResultsService {
     this.intervalMs = opts.reconcileIntervalMs ?? 2000;
     this.lostJobGraceMs = opts.lostJobGraceMs ?? 30_000;
     this.uploads = opts.uploads;
+    this.metrics = opts.metrics;
+    videos.onEnqueued((id) => this.enqueuedAt.set(id, Date.now()));
   }
 
   /** Listens to the queue's events and starts the reconcile loop. */
@@ -160,6 +173,7 @@ export class TranscodeResultsService {
     for (const id of this.suspects.keys()) if (!inFlight.has(id)) this.suspects.delete(id);
     // a video deleted mid-conversion never gets a final message here (another process ran it)
     for (const key of this.lastProgressAt.keys()) if (!inFlight.has(key.slice(0, key.lastIndexOf(":")))) this.lastProgressAt.delete(key);
+    for (const times of [this.enqueuedAt, this.startedAt]) for (const id of times.keys()) if (!inFlight.has(id)) times.delete(id);
     let batch = all;
     if (all.length > RECONCILE_BATCH) {
       const from = all.findIndex((id) => id > this.cursor);
@@ -246,7 +260,13 @@ export class TranscodeResultsService {
     switch (e.kind) {
       case "active": {
         const progress: VideoProgress = { step: "starting", percent: 0, bytes_received: null, eta_s: null, queue_position: null };
-        if (await this.repo.updateIfStatus(id, ["queued", "processing"], { status: "processing", progress: JSON.stringify(progress) })) {
+        const patch = { status: "processing", progress: JSON.stringify(progress) };
+        // queued → processing happens once (the other APIs hearing the same event find it processing)
+        const started = await this.repo.updateIfStatus(id, ["queued"], patch);
+        if (started || (await this.repo.updateIfStatus(id, ["processing"], patch))) {
+          if (started || !this.startedAt.has(id)) this.startedAt.set(id, Date.now());
+          if (started) this.logger.info({ video: id, attempt: e.attempt }, "conversion started");
+          else if (e.attempt > 1) this.logger.info({ video: id, attempt: e.attempt }, "conversion attempt started");
           await this.videos.publish(id, { type: "status", status: "processing", playable: false, attempt: e.attempt });
           await this.refreshQueuePositions();
         }
@@ -257,12 +277,15 @@ export class TranscodeResultsService {
         const progress: VideoProgress = { step: p.step, percent: Math.round(p.percent * 10) / 10, bytes_received: null, eta_s: p.eta_s, queue_position: null };
         const patch: Parameters<VideoRepository["update"]>[1] = { status: "processing", progress: JSON.stringify(progress) };
         const becomesPlayable = p.playable === true;
+        let firstPlayable = false;
         if (becomesPlayable) {
           patch.playable = 1;
           const v = await this.repo.find(id);
+          firstPlayable = v !== undefined && v.playable === 0;
           if (v && v.playable === 0) patch.published_at = v.published_at ?? nowIso();
         }
         if (!(await this.repo.updateIfStatus(id, ["queued", "processing"], patch))) return;
+        if (firstPlayable) this.becamePlayable(id);
         if (becomesPlayable && !this.lastProgressAt.has(`${id}:playable`)) {
           this.lastProgressAt.set(`${id}:playable`, Date.now());
           await this.videos.publish(id, { type: "playable", playable: true, hls_url: `/api/videos/${id}/hls/master.m3u8` });
@@ -292,6 +315,10 @@ export class TranscodeResultsService {
         });
         this.lastProgressAt.delete(`${id}:playable`);
         if (!applied) return;
+        // a result applied before any playable progress was (a reconcile pass that found the job done)
+        if (v.playable === 0) this.becamePlayable(id);
+        this.finished(id, "ready", { encode_s: result.encodeSeconds ?? null });
+        this.metrics?.observeTranscode(result);
         if (!this.config.media.keepOriginals && v.source_key) await this.storage.delete(v.source_key).catch(() => undefined);
         await this.videos.publish(id, { type: "status", status: "ready", playable: true, failure_code: null, failure_message: null });
         return;
@@ -317,7 +344,10 @@ export class TranscodeResultsService {
           failure_code: code,
           failure_message: e.failure.message.slice(0, 500),
         });
-        if (applied) await this.videos.publish(id, { type: "status", status: "failed", playable: false, failure_code: code, failure_message: e.failure.message.slice(0, 500) });
+        if (applied) {
+          this.finished(id, "failed", { code, job_code: e.failure.code, message: e.failure.message.slice(0, 200) });
+          await this.videos.publish(id, { type: "status", status: "failed", playable: false, failure_code: code, failure_message: e.failure.message.slice(0, 500) });
+        }
         await this.refreshQueuePositions();
         return;
       }
@@ -326,6 +356,26 @@ export class TranscodeResultsService {
         void never;
       }
     }
+  }
+
+  /** The first playable state of a conversion: its time since this process queued it, and a line. */
+  private becamePlayable(id: string): void {
+    const queuedAt = this.enqueuedAt.get(id);
+    this.enqueuedAt.delete(id);
+    const sinceQueuedS = queuedAt === undefined ? null : (Date.now() - queuedAt) / 1000;
+    if (sinceQueuedS !== null) this.metrics?.timeToPlayable.observe(sinceQueuedS);
+    this.logger.info({ video: id, since_queued_s: sinceQueuedS }, "conversion playable");
+  }
+
+  /** One info line and one count per conversion that ended here (ready or failed), with its duration. */
+  private finished(id: string, outcome: "ready" | "failed", fields: Record<string, unknown>): void {
+    const startedAt = this.startedAt.get(id);
+    this.startedAt.delete(id);
+    this.enqueuedAt.delete(id);
+    const durationS = startedAt === undefined ? null : (Date.now() - startedAt) / 1000;
+    this.metrics?.conversions.inc({ outcome });
+    if (outcome === "ready") this.logger.info({ video: id, duration_s: durationS, ...fields }, "conversion finished");
+    else this.logger.info({ video: id, duration_s: durationS, ...fields }, "conversion failed");
   }
 
   /** Queued videos learn their new place in line when one ahead of them starts or leaves. */

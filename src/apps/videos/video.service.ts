@@ -38,6 +38,8 @@ export interface NewVideo {
 }
 
 export class VideoService {
+  private readonly enqueuedListeners = new Set<(videoId: string) => void>();
+
   constructor(
     private readonly videos: VideoRepository,
     private readonly events: EventBus,
@@ -45,6 +47,12 @@ export class VideoService {
     private readonly queue: Queue,
     private readonly config: Config,
   ) {}
+
+  /** Called after this process queued a conversion (the result applier times it to playable). */
+  onEnqueued(listener: (videoId: string) => void): () => void {
+    this.enqueuedListeners.add(listener);
+    return () => this.enqueuedListeners.delete(listener);
+  }
 
   async create(v: NewVideo): Promise<VideoRow> {
     const now = nowIso();
@@ -191,6 +199,7 @@ export class VideoService {
     const position = await this.queue.position(`transcode-${id}`);
     const progress: VideoProgress = { step: "queued", percent: 0, bytes_received: null, eta_s: null, queue_position: position };
     await this.setStatus(id, "queued", { progress: JSON.stringify(progress), failure_code: null, failure_message: null }, { queue_position: position });
+    for (const l of this.enqueuedListeners) l(id);
   }
 
   /** Owner/staff edits: title, description, visibility, language, poster choice, comments on/off. */

@@ -10,6 +10,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { App } from "../../lib/app.types.js";
+import type { ApiMetrics } from "../../lib/metrics.js";
 import type { Db } from "../../platform/db/db.js";
 import type { EventBus } from "../../platform/events/events.js";
 import type { Queue } from "../../platform/queue/queue.js";
@@ -37,6 +38,8 @@ export interface VideosDeps {
   events: EventBus;
   storage: Storage;
   queue: Queue;
+  /** conversions as applied (encode seconds by rung, time to playable); absent in tests' second modules */
+  metrics?: ApiMetrics;
   /** signs the playback tokens private videos' media URLs carry (the streaming domain's) */
   playbackTokens: { issue(videoId: string, epoch: number): Promise<string> };
   /**
@@ -86,7 +89,7 @@ export function createVideosModule(deps: VideosDeps): VideosModule {
   const parser = new ThreadedSubtitleParser();
   const subtitles = new SubtitlesService({ repo, videos, storage: deps.storage, parser, maxCues: deps.config.media.subtitleMaxCues, onMediaChanged: changed });
   // Every new conversion result gets the uploaded subtitle tracks again before it is stored.
-  const results = new TranscodeResultsService(repo, videos, deps.queue, deps.storage, deps.config, deps.logger, { uploads: subtitles });
+  const results = new TranscodeResultsService(repo, videos, deps.queue, deps.storage, deps.config, deps.logger, { uploads: subtitles, metrics: deps.metrics });
   const posters = new PosterService({ repo, videos, storage: deps.storage });
   const events = new VideoEventsService(repo, deps.events);
   return {

@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness and database check */
+        /**
+         * Liveness and database check
+         * @description The older combined probe; `live/` and `ready/` split it.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -52,6 +55,197 @@ export interface paths {
                 };
                 /** @description The database does not answer (`database_unavailable`) */
                 503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/health/live/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness: the process is up
+         * @description Checks nothing else, so an outage of the database or Redis does not get every process restarted (that is `ready/`).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The process answers */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "status": "ok"
+                         *     }
+                         */
+                        "application/json": {
+                            /** @enum {string} */
+                            status: "ok";
+                        };
+                    };
+                };
+                /** @description A token was sent but is invalid, expired or revoked (`token_invalid`, `token_expired`, `token_revoked`); without one the call is anonymous */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/health/ready/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readiness: database, Redis (when configured) and storage answer
+         * @description Each part is checked (within 3 s): the database with `select 1`, Redis with PING, storage with a small write and delete.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every part answers */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        /**
+                         * @example {
+                         *       "status": "ok",
+                         *       "checks": {
+                         *         "database": "ok",
+                         *         "redis": "not_configured",
+                         *         "storage": "ok"
+                         *       }
+                         *     }
+                         */
+                        "application/json": {
+                            /** @enum {string} */
+                            status: "ok";
+                            checks: {
+                                /**
+                                 * @description `not_configured`: Redis without REDIS_URL
+                                 * @enum {string}
+                                 */
+                                database: "ok" | "failed" | "not_configured";
+                                /**
+                                 * @description `not_configured`: Redis without REDIS_URL
+                                 * @enum {string}
+                                 */
+                                redis: "ok" | "failed" | "not_configured";
+                                /**
+                                 * @description `not_configured`: Redis without REDIS_URL
+                                 * @enum {string}
+                                 */
+                                storage: "ok" | "failed" | "not_configured";
+                            };
+                        };
+                    };
+                };
+                /** @description A token was sent but is invalid, expired or revoked (`token_invalid`, `token_expired`, `token_revoked`); without one the call is anonymous */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+                /** @description A part does not answer (`not_ready`; `details.failing` names them, `details.checks` has every part's status) */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorResponse"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description The Prometheus text format (prom-client): request durations by route and status, media bytes served, upload bytes, conversions, the queue, WebSockets, event-loop lag and memory. With METRICS_TOKEN set it needs `Authorization: Bearer <METRICS_TOKEN>`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The metrics in the Prometheus text format (`text/plain; version=0.0.4`) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": string;
+                    };
+                };
+                /** @description METRICS_TOKEN is set and the request does not carry it (`not_authenticated`) */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -10595,6 +10789,7 @@ export interface components {
          *     | `{video_id}` | `upload_expired` and the refusal codes of a refused upload (`not_a_video`, `unsupported_container`, `empty_file`…) |
          *     | `{allow}` | `method_not_allowed` (405, also in `Allow`) |
          *     | `{origin}` | `cors_origin_denied` (403 to a CORS preflight from an origin not in CORS_ORIGINS) |
+         *     | `{failing, checks}` | `not_ready` (503 from `/api/health/ready/`: the parts that do not answer, and every part's status) |
          *     | `null` | everything else: `not_found`, `*_not_found`, `not_authenticated`, `token_*`, `permission_denied`, `payload_too_large`, `invalid_json`, `invalid_utf8`, `invalid_preflight`, `unknown_method`, `upgrade_required`, `internal_error` (5xx never carry details)… |
          * @example {
          *       "error": {

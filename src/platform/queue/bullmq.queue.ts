@@ -579,6 +579,20 @@ export class BullQueue implements Queue {
     return null;
   }
 
+  async counts(): Promise<Record<JobState, number>> {
+    await this.ready;
+    const out: Record<JobState, number> = { waiting: 0, active: 0, completed: 0, failed: 0 };
+    for (const queue of this.queues.values()) {
+      // held jobs (waiting for their admission) and backoffs are BullMQ's `delayed`
+      const c = await queue.getJobCounts("wait", "prioritized", "delayed", "waiting-children", "active", "completed", "failed");
+      out.waiting += (c.wait ?? 0) + (c.prioritized ?? 0) + (c.delayed ?? 0) + (c["waiting-children"] ?? 0);
+      out.active += c.active ?? 0;
+      out.completed += c.completed ?? 0;
+      out.failed += c.failed ?? 0;
+    }
+    return out;
+  }
+
   async cancel(jobId: string): Promise<void> {
     await this.ready;
     for (const [name, queue] of this.queues) {

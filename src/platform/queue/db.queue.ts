@@ -35,7 +35,7 @@ import {
   type AttemptOutcome,
   type JobPolicyOverrides,
 } from "./job-runner.js";
-import type { EnqueueOptions, JobEvent, JobHandlers, JobInspection, JobProgress, Queue } from "./queue.js";
+import type { EnqueueOptions, JobEvent, JobHandlers, JobInspection, JobProgress, JobState, Queue } from "./queue.js";
 
 export interface DbQueueOptions {
   /** `postgres` claims with FOR UPDATE SKIP LOCKED so workers never wait on each other's row. */
@@ -235,6 +235,17 @@ export class DbQueue implements Queue {
       // a waiting row may keep the error of the attempt it retries after: only a failed one is final
       failure: row.status === "failed" ? { code: row.error_code ?? "job_failed", message: row.error_message ?? "" } : null,
     };
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select(["status", (eb) => eb.fn.countAll().as("n")])
+      .groupBy("status")
+      .execute();
+    const out: Record<JobState, number> = { waiting: 0, active: 0, completed: 0, failed: 0 };
+    for (const r of rows) if (r.status in out) out[r.status] = Number(r.n);
+    return out;
   }
 
   async cancel(jobId: string): Promise<void> {

@@ -179,6 +179,36 @@ export function queueContract(label: string, opts: { skip: boolean; setup: () =>
       expect(await q.position(id)).toBeNull();
     });
 
+    it("counts jobs by state, across instances: waiting, then active, then completed and failed", async () => {
+      const q = open({ policies: { "video.transcode": { attempts: 1 } } });
+      const rec = recorder(q);
+      expect(await q.counts()).toEqual({ waiting: 0, active: 0, completed: 0, failed: 0 });
+      const [slow, broken, queued] = [newId(), newId(), newId()];
+      await q.enqueue(NAME, transcodeJob("slow"), { jobId: slow, fairnessKey: "a" });
+      await q.enqueue(NAME, transcodeJob("broken"), { jobId: broken, fairnessKey: "b" });
+      await q.enqueue(NAME, transcodeJob("queued"), { jobId: queued, fairnessKey: "c" });
+      expect(await q.counts()).toEqual({ waiting: 3, active: 0, completed: 0, failed: 0 });
+      // another process sees the same numbers: they are the backend's, not this instance's
+      expect(await openElsewhere().counts()).toEqual({ waiting: 3, active: 0, completed: 0, failed: 0 });
+
+      const release = deferred();
+      await q.work(
+        handlers(async (payload) => {
+          if (payload.videoId === "broken") throw Object.assign(new Error("cannot decode"), { retryable: false });
+          if (payload.videoId === "slow") await release.promise;
+          return transcodeResult(payload.videoId);
+        }),
+        { concurrency: 1 },
+      );
+      await rec.waitFor(isEvent("active", slow), "slow active");
+      expect(await q.counts()).toEqual({ waiting: 2, active: 1, completed: 0, failed: 0 });
+      release.resolve();
+      await rec.waitFor(finalFailure(broken), "broken failed");
+      await rec.waitFor(isEvent("completed", queued), "queued completed");
+      await waitUntil(async () => (await q.counts()).completed === 2, "two completed");
+      expect(await q.counts()).toEqual({ waiting: 0, active: 0, completed: 2, failed: 1 });
+    });
+
     it("enqueueing a job id that is waiting or active is a no-op", async () => {
       const q = open();
       const rec = recorder(q);

@@ -93,6 +93,12 @@ export interface Queue {
    * job cancelled before it started, and finished jobs after their retention period).
    */
   inspect(jobId: string): Promise<JobInspection | null>;
+  /**
+   * How many jobs are in each state now, every job name together: the queue depth the metrics
+   * report. Finished jobs count as long as the queue keeps them (BullMQ trims them by age and
+   * number, the embedded queue keeps its rows); `waiting` includes jobs waiting out a backoff.
+   */
+  counts(): Promise<Record<JobState, number>>;
   /** Removes a waiting job or aborts an active one (its handler's signal fires, ffmpeg is killed). */
   cancel(jobId: string): Promise<void>;
   /** SIGTERM: stop taking jobs; let the current ones finish within graceMs, else requeue them. */

@@ -75,7 +75,8 @@ async function runPhases(deps: TranscodeHandlerDeps, a: Attempt): Promise<Transc
   const packaged = await packagePhase(cx, { plan, segmentType: opts.segmentType, mp4: opts.mp4, outDir, mp4Dir: path.join(jobDir, "mp4") });
   const extras = await extrasPhase(cx, { job, plan, input, outDir, workDir: path.join(jobDir, "extras"), ...packaged });
   throwIfCancelled(signal);
-  return reportPhase(cx, { plan, segmentType: opts.segmentType, outDir, codecs: encoded.codecs, extras, ...packaged });
+  const result = await reportPhase(cx, { plan, segmentType: opts.segmentType, outDir, codecs: encoded.codecs, extras, ...packaged });
+  return { ...result, encodeSeconds: encoded.encodeSeconds };
 }
 
 export function createTranscodeHandler(deps: TranscodeHandlerDeps): TranscodeHandler {

@@ -26,6 +26,8 @@ export interface EncodeInput extends TranscodePaths {
 export interface EncodeOutput {
   /** video CODECS per quality, read from the first segments for the early master */
   codecs: Record<string, string>;
+  /** wall-clock seconds of the ffmpeg run that encoded each quality (see TranscodeResult.encodeSeconds) */
+  encodeSeconds: Record<string, number>;
 }
 
 /** Percent (0-100) of one ffmpeg run → overall percent and ETA. */
@@ -114,8 +116,14 @@ function startPoller(tick: () => Promise<void>, intervalMs: number, onError: () 
  * at the rungs' (common) frame rate: the check the issue asks for after `-t`, made while ffmpeg
  * runs so a source whose timestamps dodge `-t` cannot keep it busy until the job's timeout.
  */
-async function runEncoders(cx: PhaseContext, x: EncodeInput, signal: AbortSignal, onProgress: ProgressSink): Promise<void> {
+async function runEncoders(cx: PhaseContext, x: EncodeInput, signal: AbortSignal, onProgress: ProgressSink): Promise<Record<string, number>> {
   const { job, plan } = x;
+  const seconds: Record<string, number> = {};
+  const timed = async (qualities: string[], fn: () => Promise<unknown>) => {
+    const started = performance.now();
+    await fn();
+    for (const q of qualities) seconds[q] = Math.round(performance.now() - started) / 1000;
+  };
   const opts = job.options;
   const paths = { input: x.input, outDir: x.outDir };
   const maxFrames = plan.durationS !== null ? frameLimit(plan.durationS, plan.rungs[0]!.fps) : undefined;
@@ -123,17 +131,18 @@ async function runEncoders(cx: PhaseContext, x: EncodeInput, signal: AbortSignal
     runFfmpeg(cx.tools, args, { timeoutS: cx.remainingS(), signal, durationS: plan.durationS, onProgress: onProgress(base, span), maxFrames });
   switch (opts.mode) {
     case "single":
-      await run(buildTranscodeArgs(job.probe, plan.rungs, opts, paths), 0, 100);
+      await timed(plan.rungs.map((r) => r.quality), () => run(buildTranscodeArgs(job.probe, plan.rungs, opts, paths), 0, 100));
       break;
     case "per-rung":
       for (const [i, r] of plan.rungs.entries()) {
         const span = 100 / plan.rungs.length;
-        await run(buildRungArgs(job.probe, r, opts, paths, { withAudio: i === 0 }), span * i, span);
+        await timed([r.quality], () => run(buildRungArgs(job.probe, r, opts, paths, { withAudio: i === 0 }), span * i, span));
       }
       break;
     default:
       assertNever(opts.mode);
   }
+  return seconds;
 }
 
 /** Encodes every rendition into `outDir`, publishing while it runs; all of it is stored on return. */
@@ -158,8 +167,9 @@ export async function encodePhase(cx: PhaseContext, x: EncodeInput): Promise<Enc
     last.eta = p.eta_s;
     cx.reporter.send("transcoding", last.percent, last.eta);
   };
+  let encodeSeconds: Record<string, number> = {};
   try {
-    await runEncoders(cx, x, AbortSignal.any([cx.signal, internal.signal]), onProgress);
+    encodeSeconds = await runEncoders(cx, x, AbortSignal.any([cx.signal, internal.signal]), onProgress);
   } catch (err) {
     if (poller.failure.error) throw poller.failure.error;
     throw fromFfmpeg(err, "transcoding");
@@ -171,5 +181,5 @@ export async function encodePhase(cx: PhaseContext, x: EncodeInput): Promise<Enc
   // Whatever the poller had not seen yet; also writes the early master when the encode was
   // faster than one poll, so `playable` is always reported before the final result.
   await publishOnce();
-  return { codecs };
+  return { codecs, encodeSeconds };
 }
