@@ -22,9 +22,13 @@ export function parseHash(hash: string): Route {
 }
 
 export const route = signal<Route>(parseHash(window.location.hash));
-window.addEventListener("hashchange", () => {
+/** Route changes since the page loaded: 0 on the first page, which keeps the browser's own focus. */
+export let routeChanges = 0;
+const changed = () => {
+  routeChanges++;
   route.value = parseHash(window.location.hash);
-});
+};
+window.addEventListener("hashchange", changed);
 
 /** `href("watch", id, {t: 12})` → `#/watch/<id>?t=12`. */
 export function href(...args: (string | Record<string, string | number | undefined>)[]): string {
@@ -44,6 +48,6 @@ export function href(...args: (string | Record<string, string | number | undefin
 export function navigate(to: string, opts: { replace?: boolean } = {}): void {
   if (opts.replace) {
     window.history.replaceState(null, "", to);
-    route.value = parseHash(window.location.hash);
+    changed();
   } else window.location.hash = to.replace(/^#/, "");
 }

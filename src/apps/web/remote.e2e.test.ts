@@ -16,12 +16,9 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeClip } from "../../platform/media/media.fixtures.js";
-import { probe } from "../../platform/media/probe.js";
-import { createTranscodeHandler } from "../../services/transcoder/index.js";
 import { HAS_CHROMIUM, launchChromium, pageErrors, screenshots, signInThroughPage, startWebServer, type Browser, type BrowserContext, type Page, type WebServer } from "../../test/browser.fixtures.js";
 import { createUser, type TestUser } from "../../test/users.fixtures.js";
-import { videoKeys } from "../videos/index.js";
+import { convertedVideo } from "./watch.fixtures.js";
 
 /** What a page's video element reports. */
 interface VideoNow {
@@ -124,32 +121,6 @@ describe.skipIf(!HAS_CHROMIUM)("web: remote control and sync in headless Chromiu
   let a: Page;
   let b: Page;
 
-  /** A 20 s clip converted for real (LADDER 144), as the worker would. */
-  async function convertedVideo(): Promise<string> {
-    const h = web.h;
-    const clip = await makeClip(h.ctx.media, path.join(dir, "clip.mp4"), { width: 256, height: 144, durationS: 20, fps: 25, audio: [{ language: "eng" }] });
-    const probed = await probe(h.ctx.media, clip, { timeoutS: 30 });
-    const mod = h.domains.videos;
-    const v = await mod.videos.create({ ownerId: user.user.id, title: "Remote clip", description: "", visibility: "public", language: "en", originalFilename: "clip.mp4", sizeBytes: probed.sizeBytes });
-    const sourceKey = videoKeys.original(v.id);
-    await h.ctx.storage.putFile(sourceKey, clip);
-    await mod.repo.update(v.id, { status: "processing", source_key: sourceKey, probe: JSON.stringify(probed) });
-    const m = h.config.media;
-    const transcode = createTranscodeHandler({ storage: h.ctx.storage, tools: h.ctx.media, workDir: path.join(dir, "work") });
-    const result = await transcode(
-      {
-        videoId: v.id,
-        sourceKey,
-        outputPrefix: videoKeys.prefix(v.id),
-        probe: probed,
-        options: { ladder: m.ladder, maxFps: m.maxFps, segmentS: m.hlsSegmentS, segmentType: m.hlsSegmentType, mp4: m.mp4Renditions, preset: m.preset, mode: m.transcodeMode, timeoutS: 120, defaultLanguage: "en" },
-      },
-      { jobId: `transcode-${v.id}`, attempt: 1, signal: new AbortController().signal, progress: async () => undefined },
-    );
-    await mod.results.apply({ kind: "completed", name: "video.transcode", jobId: `transcode-${v.id}`, result });
-    return v.id;
-  }
-
   /** A fresh browser profile's page, its errors recorded. */
   async function profile(opts: { blockWs?: boolean } = {}): Promise<Page> {
     const context = await browser.newContext();
@@ -238,7 +209,8 @@ describe.skipIf(!HAS_CHROMIUM)("web: remote control and sync in headless Chromiu
     dir = await mkdtemp(path.join(tmpdir(), "vidflux-remote-e2e-"));
     [web, browser] = await Promise.all([startWebServer({ LADDER: "144" }, { worker: false }), launchChromium()]);
     user = await createUser(web.h, { role: "uploader" });
-    videoId = await convertedVideo();
+    // A 20 s clip converted for real (LADDER 144), as the worker would.
+    videoId = await convertedVideo(web.h, { ownerId: user.user.id, dir, title: "Remote clip", description: "", clip: { width: 256, height: 144, durationS: 20, fps: 25, audio: [{ language: "eng" }] } });
   }, 120_000);
 
   afterAll(async () => {

@@ -2,9 +2,9 @@
  * Account calls beyond a plain typed JSON call: signing in in cookie mode, the password change
  * that renews the browser's cookie session, and the avatar's multipart upload.
  */
-import { ApiError } from "../api/client.js";
 import type { Ok } from "../../../src/apps/web/api-client.types.js";
-import { accessToken, api, bare, freshToken, me, refreshSession, signedIn, type Me } from "../api/session.js";
+import { sendForm } from "../api/send-form.js";
+import { accessToken, api, bare, me, signedIn, type Me } from "../api/session.js";
 
 /**
  * Login in cookie mode: the API sets the httpOnly refresh cookie and the CSRF cookie, so a
@@ -35,23 +35,9 @@ type AvatarAnswer = Ok<"/api/users/me/avatar/", "put">;
 
 /** `PUT /api/users/me/avatar/` as multipart/form-data with the image in `file`; answers the account. */
 export async function uploadAvatar(file: File): Promise<Me> {
-  const send = async () => {
-    const body = new FormData();
-    body.append("file", file, file.name);
-    const token = await freshToken();
-    // No content-type header: the browser writes the multipart boundary itself.
-    return fetch("/api/users/me/avatar/", { method: "PUT", body, headers: token ? { authorization: `Bearer ${token}` } : {}, credentials: "same-origin" });
-  };
-  let res: Response;
-  try {
-    res = await send();
-    if (res.status === 401 && accessToken.value && (await refreshSession())) res = await send();
-  } catch {
-    throw new ApiError(0, null);
-  }
-  const data: unknown = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data as ConstructorParameters<typeof ApiError>[1]);
-  const updated = data as AvatarAnswer;
+  const body = new FormData();
+  body.append("file", file, file.name);
+  const updated = await sendForm<AvatarAnswer>("PUT", "/api/users/me/avatar/", {}, body);
   me.value = updated;
   return updated;
 }

@@ -6,10 +6,11 @@
  */
 import { useState } from "preact/hooks";
 import { RequireRole } from "../account/guard.js";
-import { sameOrigin, type Paths } from "../api/client.js";
+import type { Paths } from "../api/client.js";
 import { api, me } from "../api/session.js";
 import { href, navigate } from "../router.js";
-import { Empty, ErrorBox, Loading, Notice, Page, useLoad } from "../ui/components.js";
+import { Empty, ErrorBox, Loading, Notice, Page } from "../ui/components.js";
+import { usePaged } from "../ui/paged.js";
 import { formatDate } from "../ui/format.js";
 
 type UserPage = Paths["/api/users/"]["get"]["responses"][200]["content"]["application/json"];
@@ -102,34 +103,14 @@ function AccountRow(props: { account: Account; onSaved: (a: Account) => void }) 
 }
 
 function Accounts(props: { search: string }) {
-  const [more, setMore] = useState<{ accounts: Account[]; next: string | null } | null>(null);
-  const [moreError, setMoreError] = useState<unknown>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const first = useLoad(() => {
-    setMore(null);
-    return api("get", "/api/users/", { query: { search: props.search || undefined, limit: 50 } });
-  }, [props.search]);
+  const list = usePaged(
+    () => api("get", "/api/users/", { query: { search: props.search || undefined, limit: 50 } }),
+    (url) => api("get", "/api/users/", { url }),
+    [props.search],
+  );
   const [query, setQuery] = useState(props.search);
-
-  const accounts = [...(first.data?.results ?? []), ...(more?.accounts ?? [])];
-  const next = more ? more.next : (first.data?.next ?? null);
-  const loadMore = async () => {
-    if (!next) return;
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      const page = await api("get", "/api/users/", { url: sameOrigin(next) });
-      setMore({ accounts: [...(more?.accounts ?? []), ...page.results], next: page.next });
-    } catch (err) {
-      setMoreError(err);
-    } finally {
-      setLoadingMore(false);
-    }
-  };
-  const replace = (updated: Account) => {
-    if (first.data) first.set({ ...first.data, results: first.data.results.map((a) => (a.id === updated.id ? updated : a)) });
-    if (more) setMore({ ...more, accounts: more.accounts.map((a) => (a.id === updated.id ? updated : a)) });
-  };
+  const { items: accounts, next } = list;
+  const replace = (updated: Account) => list.patch((a) => (a.id === updated.id ? updated : a));
 
   return (
     <Page title="Accounts" wide>
@@ -148,9 +129,9 @@ function Accounts(props: { search: string }) {
           Part of a username, email address or display name.
         </small>
       </form>
-      {first.loading && <Loading />}
-      <ErrorBox error={first.error} />
-      {!first.loading && !first.error && accounts.length === 0 && <Empty>{props.search ? `No account matches “${props.search}”.` : "No accounts."}</Empty>}
+      {list.loading && <Loading />}
+      <ErrorBox error={list.error} />
+      {!list.loading && !list.error && accounts.length === 0 && <Empty>{props.search ? `No account matches “${props.search}”.` : "No accounts."}</Empty>}
       {accounts.length > 0 && (
         <div class="table-wrap">
           {/* Explicit roles: the phone layout stacks the cells (display: block), which would otherwise drop the table's semantics. */}
@@ -172,11 +153,11 @@ function Accounts(props: { search: string }) {
           </table>
         </div>
       )}
-      <ErrorBox error={moreError} />
+      <ErrorBox error={list.moreError} />
       {next && (
         <p>
-          <button type="button" class="secondary" disabled={loadingMore} onClick={() => void loadMore()}>
-            {loadingMore ? "Loading…" : "Load more accounts"}
+          <button type="button" class="secondary" disabled={list.loadingMore} onClick={() => void list.loadMore()}>
+            {list.loadingMore ? "Loading…" : "Load more accounts"}
           </button>
         </p>
       )}

@@ -7,10 +7,11 @@
 import { useState } from "preact/hooks";
 import { BlockControl, ConfirmButton, blockedIds, blocksRevision, noteBlocked, unblock } from "../account/moderation-parts.js";
 import { RequireRole } from "../account/guard.js";
-import { sameOrigin, type Paths } from "../api/client.js";
+import type { Paths } from "../api/client.js";
 import { api } from "../api/session.js";
 import { href, navigate } from "../router.js";
-import { Empty, ErrorBox, Loading, Notice, Page, useLoad } from "../ui/components.js";
+import { Empty, ErrorBox, Loading, Notice, Page } from "../ui/components.js";
+import { usePaged } from "../ui/paged.js";
 import { formatDate } from "../ui/format.js";
 
 type ReportPage = Paths["/api/moderation/reports/"]["get"]["responses"][200]["content"]["application/json"];
@@ -26,38 +27,6 @@ const STATUSES: [Status, string][] = [
   ["dismissed", "Dismissed"],
   ["removed", "Removed"],
 ];
-
-/** A list that starts with a page and grows through the API's `next` links. */
-function usePaged<T>(first: () => Promise<{ results: T[]; next: string | null }>, more: (url: string) => Promise<{ results: T[]; next: string | null }>, deps: unknown[]) {
-  const [extra, setExtra] = useState<{ items: T[]; next: string | null } | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [moreError, setMoreError] = useState<unknown>(null);
-  const load = useLoad(() => {
-    setExtra(null);
-    return first();
-  }, deps);
-  const items = [...(load.data?.results ?? []), ...(extra?.items ?? [])];
-  const next = extra ? extra.next : (load.data?.next ?? null);
-  const loadMore = async () => {
-    if (!next) return;
-    setBusy(true);
-    setMoreError(null);
-    try {
-      const page = await more(sameOrigin(next));
-      setExtra({ items: [...(extra?.items ?? []), ...page.results], next: page.next });
-    } catch (err) {
-      setMoreError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-  /** Drops an item from the list (resolved, deleted) without reloading it. */
-  const drop = (keep: (t: T) => boolean) => {
-    if (load.data) load.set({ ...load.data, results: load.data.results.filter(keep) });
-    if (extra) setExtra({ ...extra, items: extra.items.filter(keep) });
-  };
-  return { ...load, items, next, loadMore, loadingMore: busy, moreError, drop };
-}
 
 function MoreButton(props: { next: string | null; busy: boolean; onClick: () => void; label: string }) {
   if (!props.next) return null;

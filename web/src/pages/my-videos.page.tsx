@@ -4,14 +4,16 @@
  * and "Reprocess" for admins.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { sameOrigin, type Paths } from "../api/client.js";
+import type { Paths } from "../api/client.js";
+import { RequireRole } from "../account/guard.js";
 import { api, can, me } from "../api/session.js";
 import { applyEvent, followVideo, initialState, isSettled, type VideoLiveState } from "../api/video-events.js";
 import { href } from "../router.js";
 import { Empty, ErrorBox, Field, Loading, Notice, Page, Select, TextArea, useLoad, useSubmit } from "../ui/components.js";
 import { formatDate, formatDuration } from "../ui/format.js";
+import { usePaged } from "../ui/paged.js";
 import { describeFailure } from "../upload/failures.js";
-import { sendForm } from "../upload/send-form.js";
+import { sendForm } from "../api/send-form.js";
 import { describeLive, STATUS_NAMES } from "../upload/status-text.js";
 
 type VideoPage = Paths["/api/videos/"]["get"]["responses"][200]["content"]["application/json"];
@@ -35,64 +37,26 @@ const unfinished = (s: Status): boolean => !isSettled(s);
 const withoutQuery = (u: string | null | undefined): string => (u ?? "").split("?")[0]!;
 
 export default function MyVideosPage() {
-  const user = me.value;
-  if (!user) {
-    return (
-      <Page title="My videos">
-        <p>
-          <a href={href("login")}>Sign in</a> to see your videos.
-        </p>
-      </Page>
-    );
-  }
-  if (!can("upload")) {
-    return (
-      <Page title="My videos">
-        <p class="error">Your account may not upload videos, so it has none to manage.</p>
-      </Page>
-    );
-  }
-  return <MyVideos ownerId={user.id} />;
+  return (
+    <RequireRole title="My videos" right="upload">
+      <MyVideos ownerId={me.value?.id ?? ""} />
+    </RequireRole>
+  );
 }
 
 function MyVideos(props: { ownerId: string }) {
   const [status, setStatus] = useState("");
-  const [items, setItems] = useState<Item[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const [open, setOpen] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
-  const first = useLoad(
-    () =>
-      api("get", "/api/videos/", {
-        query: { owner: props.ownerId, limit: 20, ...(status ? { status: status as Status } : {}) },
-      }),
+  const list = usePaged(
+    () => api("get", "/api/videos/", { query: { owner: props.ownerId, limit: 20, ...(status ? { status: status as Status } : {}) } }),
+    (url) => api("get", "/api/videos/", { url }),
     [props.ownerId, status],
   );
-  useEffect(() => {
-    if (!first.data) return;
-    setItems(first.data.results);
-    setNext(first.data.next);
-  }, [first.data]);
-  const [moreError, setMoreError] = useState<unknown>(null);
-
-  const loadMore = async () => {
-    if (!next) return;
-    setBusy(true);
-    setMoreError(null);
-    try {
-      const page = await api("get", "/api/videos/", { url: sameOrigin(next) });
-      setItems((xs) => [...xs, ...page.results.filter((v) => !xs.some((x) => x.id === v.id))]);
-      setNext(page.next);
-    } catch (err) {
-      setMoreError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const update = (id: string, patch: Partial<Item>) => setItems((xs) => xs.map((x) => (x.id === id ? { ...x, ...patch } : x)));
+  const { items, next } = list;
+  const update = (id: string, patch: Partial<Item>) => list.patch((x) => (x.id === id ? { ...x, ...patch } : x));
   const removed = (v: Item) => {
-    setItems((xs) => xs.filter((x) => x.id !== v.id));
+    list.drop((x) => x.id !== v.id);
     setNotice(`Deleted “${v.title}”.`);
     if (open === v.id) setOpen(null);
   };
@@ -111,10 +75,10 @@ function MyVideos(props: { ownerId: string }) {
         <Select label="Show" name="my-videos-status" options={FILTERS} value={status} onChange={(e) => setStatus(e.currentTarget.value)} />
       </div>
       {notice && <Notice>{notice}</Notice>}
-      <ErrorBox error={first.error} />
-      {first.loading && !items.length ? (
+      <ErrorBox error={list.error} />
+      {list.loading && !items.length ? (
         <Loading />
-      ) : !items.length && !first.error ? (
+      ) : !items.length && !list.error ? (
         <Empty>
           {status ? "No video in this state." : "You have not uploaded any video yet."} <a href={href("upload")}>Upload one</a>.
         </Empty>
@@ -127,10 +91,10 @@ function MyVideos(props: { ownerId: string }) {
           ))}
         </ul>
       )}
-      <ErrorBox error={moreError} />
+      <ErrorBox error={list.moreError} />
       {next && (
-        <button type="button" class="secondary" onClick={() => void loadMore()} disabled={busy}>
-          {busy ? "Loading…" : "Load more"}
+        <button type="button" class="secondary" onClick={() => void list.loadMore()} disabled={list.loadingMore}>
+          {list.loadingMore ? "Loading…" : "Load more"}
         </button>
       )}
     </Page>

@@ -182,11 +182,13 @@ function Storage(props: { user: Me }) {
 }
 
 function Profile() {
-  const user = me.value!;
+  const user = me.value;
   // The quota and a pending address change move on their own: read them fresh.
   useEffect(() => {
     void reloadMe().catch(() => null);
   }, []);
+  // Signed out meanwhile (the refresh failed): RequireSignIn is leaving this page.
+  if (!user) return null;
   const canEdit = user.role !== "guest";
   return (
     <Page title="Your profile">

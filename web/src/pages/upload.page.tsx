@@ -4,10 +4,10 @@
  * follow the server's validation and conversion until the video is ready.
  */
 import { useEffect, useState } from "preact/hooks";
-import { can, me } from "../api/session.js";
+import { RequireRole } from "../account/guard.js";
 import { href } from "../router.js";
 import { Field, Notice, Page, Select, TextArea } from "../ui/components.js";
-import { formatDate, formatEta, formatRate, formatSize } from "../ui/format.js";
+import { formatDate, formatEta, formatPercent as pct, formatRate, formatSize } from "../ui/format.js";
 import { describeLive } from "../upload/status-text.js";
 import { addFiles, cancelItem, discardResumable, findResumable, MAX_PARALLEL, queue, removeItem, startAll, type ItemState, type Resumable, type UploadItem } from "../upload/upload-queue.js";
 
@@ -29,34 +29,20 @@ const LANGUAGES: [string, string][] = [
 ];
 
 const percentOf = (sent: number, total: number): number => (total > 0 ? Math.min(100, (sent * 100) / total) : 0);
-const pct = (n: number): string => `${n.toFixed(n >= 10 || n === 0 ? 0 : 1)}%`;
 
 export default function UploadPage() {
-  const user = me.value;
-  if (!user) {
-    return (
-      <Page title="Upload videos">
-        <p>
-          <a href={href("login")}>Sign in</a> to upload videos.
-        </p>
-      </Page>
-    );
-  }
-  if (!can("upload")) {
-    return (
-      <Page title="Upload videos">
-        <p class="error">Your account may not upload videos. An administrator can make you an uploader.</p>
-      </Page>
-    );
-  }
-  return <Uploader />;
+  return (
+    <RequireRole title="Upload videos" right="upload">
+      <Uploader />
+    </RequireRole>
+  );
 }
 
 function Uploader() {
   const items = queue.value;
   const states = items.map((i) => i.state.value);
   const drafts = states.filter((s) => s.phase === "draft").length;
-  const finished = items.filter((_, n) => isFinished(states[n]!));
+  const finished = items.filter((i) => isFinished(i.state.value));
   return (
     <Page
       title="Upload videos"
@@ -144,7 +130,10 @@ function ResumableList(props: { items: UploadItem[] }) {
   const [n, setN] = useState(0);
   useEffect(() => {
     let live = true;
-    void findResumable().then((r) => live && setFound(r));
+    findResumable()
+      .then((r) => live && setFound(r))
+      // The list only offers a shortcut: picking the file again still finds its upload.
+      .catch(() => live && setFound([]));
     return () => {
       live = false;
     };
@@ -165,7 +154,7 @@ function ResumableList(props: { items: UploadItem[] }) {
             <li key={r.stored.urlStorageKey}>
               <strong>{r.stored.metadata.title || name}</strong> ({name}): {pct(percentOf(r.offset, r.length))} of {formatSize(r.length)} sent, started{" "}
               {formatDate(r.stored.creationTime)}.{" "}
-              <button type="button" class="secondary" aria-label={`Discard the upload of ${name}`} onClick={() => void discardResumable(r).then(() => setN((x) => x + 1))}>
+              <button type="button" class="secondary" aria-label={`Discard the upload of ${name}`} onClick={() => void discardResumable(r).finally(() => setN((x) => x + 1))}>
                 Discard
               </button>
             </li>

@@ -9,8 +9,9 @@ import { api } from "../api/session.js";
 import { Player, type VideoDetail } from "../player/player.js";
 import type { PlayerHandle } from "../player/player-handle.js";
 import { RemotePanel } from "../player/remote-panel.js";
-import { ErrorBox, Loading, Page } from "../ui/components.js";
+import { ErrorBox, Loading, Page, useLoad } from "../ui/components.js";
 import { formatCount } from "../ui/format.js";
+import { describeFailure } from "../upload/failures.js";
 import { ChapterList } from "../watch/chapters.js";
 import { Comments } from "../watch/comments.js";
 import { InfoPanel } from "../watch/info-panel.js";
@@ -64,7 +65,7 @@ function Watch(props: { video: VideoDetail; query: URLSearchParams; reload: () =
           ) : (
             <div class="not-playable" role="status">
               <p>{STATUS_TEXT[video.status] ?? "This video cannot be played yet."}</p>
-              {video.failure_message && <p class="error">{video.failure_message}</p>}
+              {video.status === "failed" && <p class="error">{describeFailure(video.failure_code, video.failure_message)}</p>}
               {video.status !== "failed" && (
                 <button type="button" class="secondary" onClick={props.reload}>
                   Check again
@@ -101,7 +102,8 @@ function Watch(props: { video: VideoDetail; query: URLSearchParams; reload: () =
 
 export default function WatchPage(props: { parts: string[]; query: URLSearchParams }) {
   const id = props.parts[0] ?? "";
-  const detail = useLoad(id);
+  // A reload ("Check again") keeps the data, so the page and its player stay while it asks.
+  const detail = useLoad(() => api("get", "/api/videos/{id}/", { params: { id } }), [id]);
   if (detail.error) {
     const missing = detail.error instanceof ApiError && detail.error.status === 404;
     return (
@@ -121,21 +123,4 @@ export default function WatchPage(props: { parts: string[]; query: URLSearchPara
     );
   }
   return <Watch video={detail.data} query={props.query} reload={detail.reload} />;
-}
-
-/** The detail; a reload keeps the page (and its player) while it asks again. */
-function useLoad(id: string) {
-  const [data, setData] = useState<VideoDetail | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [n, setN] = useState(0);
-  useEffect(() => {
-    let live = true;
-    api("get", "/api/videos/{id}/", { params: { id } })
-      .then((d) => live && setData(d))
-      .catch((e: unknown) => live && setError(e));
-    return () => {
-      live = false;
-    };
-  }, [id, n]);
-  return { data, error, reload: () => setN((x) => x + 1) };
 }

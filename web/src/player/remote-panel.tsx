@@ -9,6 +9,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api/client.js";
 import { api, freshToken, me, refreshSession } from "../api/session.js";
 import { href, navigate, route } from "../router.js";
+import { copyText } from "../ui/clipboard.js";
 import { ErrorBox } from "../ui/components.js";
 import type { PlayerHandle } from "./player-handle.js";
 import type { ConnectionStatus, Credentials } from "./remote-connection.js";
@@ -80,21 +81,6 @@ function statusWord(state: PlaybackState | null, m: Member): string {
     default:
       return "Ready";
   }
-}
-
-async function copyText(text: string, input: HTMLInputElement | null): Promise<boolean> {
-  try {
-    // The Clipboard API needs a secure context; over plain HTTP on a LAN address, the old way.
-    if (navigator.clipboard && window.isSecureContext) {
-      await navigator.clipboard.writeText(text);
-      return true;
-    }
-  } catch {
-    // fall through
-  }
-  if (!input) return false;
-  input.select();
-  return document.execCommand("copy");
 }
 
 function MemberList(props: { members: Member[]; count: number; device: string; state: PlaybackState | null; inRoom: boolean; lastBy: string | null; label: string }) {

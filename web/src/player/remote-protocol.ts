@@ -5,6 +5,7 @@
  * the panel shows as "Chrome on phone". Pure: no DOM, no clock, no I/O.
  */
 import type { components } from "../../../src/apps/web/api.types.js";
+import { formatClock } from "../ui/format.js";
 
 export type PlaybackState = components["schemas"]["PlaybackState"];
 export type Greeting = components["schemas"]["PlaybackStateResponse"];
@@ -220,14 +221,6 @@ export function describeDevice(id: string): DeviceLabel {
 // ---------------------------------------------------------------------------------------------
 // Remote actions in words, for the live region ("Paused from Chrome on phone").
 
-function clock(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
-}
-
 /**
  * What changed between two states, as a verb phrase ("Paused", "Jumped to 1:23"), or null when
  * nothing a person would notice did. A play or pause also moves the position a little (the
@@ -242,7 +235,7 @@ export function describeChange(prev: PlaybackState | null, next: PlaybackState):
   const rest: string[] = [];
   if (prev) {
     const elapsed = prev.status === "playing" ? ((next.server_time - prev.server_time) / 1000) * prev.speed : 0;
-    if (Math.abs(next.position - (prev.position + elapsed)) > 1) head = head ? `${head} at ${clock(next.position)}` : `Jumped to ${clock(next.position)}`;
+    if (Math.abs(next.position - (prev.position + elapsed)) > 1) head = head ? `${head} at ${formatClock(next.position)}` : `Jumped to ${formatClock(next.position)}`;
     if (next.speed !== prev.speed) rest.push(`speed ${next.speed}×`);
     if (next.quality !== prev.quality) rest.push(`quality ${next.quality}`);
     if (next.audio_lang !== prev.audio_lang || next.audio_track !== prev.audio_track) rest.push(`audio ${next.audio_lang ?? "default"}`);

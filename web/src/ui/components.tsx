@@ -1,17 +1,34 @@
 /** Small building blocks every page uses: page frame, form fields, errors, empty and loading states. */
 import type { ComponentChildren, JSX } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { describeError } from "../api/client.js";
+import { routeChanges } from "../router.js";
 
-/** One page: its `<h1>` and the document title (screen readers announce the change). */
+let focusedFor = 0;
+
+/**
+ * One page: its `<h1>` and the document title. After a navigation inside the app the heading
+ * takes the focus: a hash change leaves it on the link that was followed (often gone with the
+ * old page, so on the body), and a screen reader would announce nothing of the new page.
+ */
 export function Page(props: { title: string; children: ComponentChildren; wide?: boolean; actions?: ComponentChildren }) {
+  const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = `${props.title} · vidflux`;
   }, [props.title]);
+  useEffect(() => {
+    if (routeChanges === 0) return;
+    // Once per navigation (a page shown after its "Loading…" frame keeps the focus where it is),
+    // unless the focus fell to the body with the frame it was in.
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (focusedFor === routeChanges && !lost) return;
+    focusedFor = routeChanges;
+    heading.current?.focus();
+  }, []);
   return (
     <section class={props.wide ? "page page-wide" : "page"} aria-labelledby="page-title">
       <div class="page-head">
-        <h1 id="page-title" tabIndex={-1}>
+        <h1 id="page-title" ref={heading} tabIndex={-1}>
           {props.title}
         </h1>
         {props.actions}
@@ -99,7 +116,10 @@ export function Loading(props: { label?: string }) {
 }
 
 /** Loads once per key: `{data, error, loading, reload}`. */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | null; error: unknown; loading: boolean; reload: () => void; set: (v: T) => void } {
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data: T | null; error: unknown; loading: boolean; reload: () => void; set: (v: T | ((old: T | null) => T | null)) => void } {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);

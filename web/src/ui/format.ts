@@ -36,6 +36,9 @@ export function formatCount(n: number): string {
   return `${(n / 1_000_000).toFixed(1)}M`;
 }
 
+/** A percentage: one decimal under 10 % (where a step of 0.1 is still visible), none above. */
+export const formatPercent = (n: number): string => `${n.toFixed(n >= 10 || n === 0 ? 0 : 1)}%`;
+
 /** Bytes per second as MB/s. */
 export const formatRate = (bytesPerS: number): string => `${(bytesPerS / 1_000_000).toFixed(1)} MB/s`;
 

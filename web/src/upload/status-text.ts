@@ -1,6 +1,6 @@
 /** A video's pipeline state (after the last byte) as a phase name, one line of numbers and a percent. */
 import type { VideoLiveState } from "../api/video-events.js";
-import { formatEta, formatRate, formatSize } from "../ui/format.js";
+import { formatEta, formatPercent as pct, formatRate, formatSize } from "../ui/format.js";
 import { describeFailure } from "./failures.js";
 
 const STEPS: Record<string, string> = {
@@ -32,8 +32,6 @@ export interface LiveText {
   bar: string;
   failed: boolean;
 }
-
-const pct = (n: number) => `${n.toFixed(n >= 10 || n === 0 ? 0 : 1)}%`;
 
 export function describeLive(s: VideoLiveState): LiveText {
   const p = s.progress;

@@ -84,6 +84,9 @@ const toVisibility = (v: string | undefined): Visibility => (v === "unlisted" ||
 
 /** The server's view of an upload URL (HEAD with the bearer token). */
 export async function headUpload(url: string): Promise<{ kind: "live"; offset: number; length: number; videoId: string | null } | { kind: "gone" } | { kind: "unknown" }> {
+  // The URL comes from localStorage, which any script of the origin can write: the bearer token
+  // goes to this API's upload endpoint only.
+  if (!url.startsWith(uploadEndpoint())) return { kind: "unknown" };
   const token = await freshToken();
   let res: Response;
   try {

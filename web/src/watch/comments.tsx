@@ -282,19 +282,24 @@ export function Comments(props: { video: VideoDetail; live: Live; onSeek: (s: nu
   const apply = (e: CommentEvent) => setList((l) => applyEvent(l, e, state.current.ordering, state.current.complete));
   const ctx: Ctx = { video, onSeek: props.onSeek, apply };
 
+  // A new order starts a new list: the late answer of the previous order (or of its "More
+  // comments") must not replace or extend it.
+  const generation = useRef(0);
   const load = async (url: string | null) => {
+    const gen = url ? generation.current : ++generation.current;
     setLoading(true);
     setError(null);
     try {
       const page = url
         ? await api("get", "/api/videos/{id}/comments/", { params: { id: video.id }, url: sameOrigin(url) })
         : await api("get", "/api/videos/{id}/comments/", { params: { id: video.id }, query: { ordering, limit: PAGE } });
+      if (gen !== generation.current) return;
       setList((l) => (url ? [...l, ...page.results.filter((c) => !l.some((x) => x.id === c.id))] : page.results));
       setNext(page.next);
     } catch (err) {
-      setError(err);
+      if (gen === generation.current) setError(err);
     } finally {
-      setLoading(false);
+      if (gen === generation.current) setLoading(false);
     }
   };
   useEffect(() => void load(null), [video.id, ordering]);

@@ -39,6 +39,14 @@ export function openLive(video: { id: string; visibility: string }): Live {
   const seen = (data: { seq?: unknown }) => {
     if (typeof data.seq === "number") lastSeq = data.seq;
   };
+  /** An event's JSON, or null for a frame that is not (a proxy's keep-alive text): never a throw in the listener. */
+  const parse = <T>(e: MessageEvent<string>): (T & { seq?: number }) | null => {
+    try {
+      return JSON.parse(e.data) as T & { seq?: number };
+    } catch {
+      return null;
+    }
+  };
   const open = async () => {
     const q = new URLSearchParams();
     if (video.visibility === "private") {
@@ -52,14 +60,16 @@ export function openLive(video: { id: string; visibility: string }): Live {
     const source = new EventSource(`/api/videos/${encodeURIComponent(video.id)}/live/${qs ? `?${qs}` : ""}`);
     es = source;
     const onCounts = (e: MessageEvent<string>) => {
-      const data = JSON.parse(e.data) as Counts & { seq?: number };
+      const data = parse<Counts>(e);
+      if (!data) return;
       seen(data);
       counts.forEach((cb) => cb({ likes: data.likes, dislikes: data.dislikes }));
     };
     source.addEventListener("snapshot", onCounts);
     source.addEventListener("reactions", onCounts);
     source.addEventListener("comment", (e: MessageEvent<string>) => {
-      const data = JSON.parse(e.data) as CommentEvent & { seq?: number };
+      const data = parse<CommentEvent>(e);
+      if (!data) return;
       seen(data);
       comments.forEach((cb) => cb(data));
     });

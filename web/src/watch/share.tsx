@@ -1,10 +1,11 @@
 /**
- * Share: copies a link to this moment, `${origin}/#/watch/{id}?t=<seconds>`. The clipboard API
- * exists only in a secure context (HTTPS or localhost) and may be refused, so the link is also
- * shown in a read-only field, selected, for copying by hand.
+ * Share: copies a link to this moment, `${origin}/#/watch/{id}?t=<seconds>` (never a playback
+ * token: the link is meant for others). The copy may be refused (ui/clipboard.ts), so the link
+ * is also shown in a read-only field, selected, for copying by hand.
  */
 import { useRef, useState } from "preact/hooks";
 import type { PlayerHandle } from "../player/player-handle.js";
+import { copyText } from "../ui/clipboard.js";
 
 export function shareLink(videoId: string, seconds: number): string {
   return `${window.location.origin}/#/watch/${encodeURIComponent(videoId)}?t=${Math.max(0, Math.floor(seconds))}`;
@@ -17,13 +18,8 @@ export function ShareButton(props: { videoId: string; player: PlayerHandle | nul
   const share = async () => {
     const url = shareLink(props.videoId, props.player?.video.currentTime ?? 0);
     setLink(url);
-    try {
-      if (!navigator.clipboard) throw new Error("no clipboard");
-      await navigator.clipboard.writeText(url);
-      setStatus("Link copied to the clipboard.");
-    } catch {
-      setStatus("Copy the link below.");
-    }
+    setStatus((await copyText(url, field.current)) ? "Link copied to the clipboard." : "Copy the link below.");
+    // After the render that shows the field (the first share has none yet).
     window.setTimeout(() => field.current?.select(), 0);
   };
   return (

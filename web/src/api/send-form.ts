@@ -1,11 +1,11 @@
 /**
- * multipart/form-data calls (subtitle files) with the session's bearer token. The typed `api()`
- * helper speaks JSON only; this is its counterpart for a FormData body, with the same refresh
- * once on 401 and the same ApiError for a refusal.
+ * multipart/form-data calls (avatars, subtitle files) with the session's bearer token. The typed
+ * `api()` helper speaks JSON only; this is its counterpart for a FormData body, with the same
+ * refresh once on 401 and the same ApiError for a refusal.
  */
-import { ApiError, buildUrl } from "../api/client.js";
-import { accessToken, freshToken, refreshSession } from "../api/session.js";
 import type { ErrorBody } from "../../../src/apps/web/api-client.types.js";
+import { ApiError, buildUrl } from "./client.js";
+import { accessToken, freshToken, refreshSession } from "./session.js";
 
 export async function sendForm<T>(method: "PUT" | "POST", template: string, params: Record<string, string>, form: FormData): Promise<T> {
   const url = buildUrl(template, params);
