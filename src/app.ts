@@ -24,6 +24,7 @@ import { httpTimeoutsPlugin } from "./lib/http-timeouts.plugin.js";
 import { publicUrlPlugin } from "./lib/public-url.plugin.js";
 import { redactUrl as redactLoggedUrl } from "./lib/log-redaction.js";
 import { healthRoutes } from "./lib/health.routes.js";
+import { closeWebSockets, drainPlugin } from "./lib/drain.plugin.js";
 import { metricsPlugin, metricsRoutes } from "./lib/metrics.plugin.js";
 import { logDestination, REQUEST_ID_HEADER, requestContext, requestIdGenerator } from "./lib/request-log.js";
 import type { AppContext } from "./context.js";
@@ -104,6 +105,9 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
     requestIdHeader: false,
     genReqId: requestIdGenerator(config.trustProxy),
     clientErrorHandler: answerClientError,
+    // A request still arriving on a busy connection while the app closes is served, not answered
+    // with Fastify's own 503 body (lib/drain.plugin.ts has the why).
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>() as App;
 
   // The error body every route refers to (`#/components/schemas/ErrorResponse`), and the statuses
@@ -142,6 +146,7 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
   });
   // Before any route and before @fastify/websocket: it wraps WebSocket routes as they are declared.
   await app.register(metricsPlugin, { metrics: ctx.metrics });
+  await app.register(drainPlugin);
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     const { status, body, headers } = toErrorResponse(err);
@@ -278,7 +283,8 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
 
   // Once for the whole app; routes opt in with `{ websocket: true }`. Client frames are small
   // control messages, so a tight payload cap keeps a client from making the server buffer much.
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // At close every client gets 1001 "going away" (the plugin's default sends no code: 1005).
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 }, preClose: closeWebSockets });
   await app.register(authPlugin, { db: ctx.db, tokens: d.users.tokens });
 
   app.get(
@@ -287,7 +293,7 @@ export async function buildApp(ctx: AppContext, d: Domains, opts: BuildOptions =
     async () => app.swagger(),
   );
 
-  await healthRoutes(app, { db: ctx.db, dbKind: config.db.kind, redis: ctx.redis, storage: ctx.storage });
+  await healthRoutes(app, { db: ctx.db, dbKind: config.db.kind, redis: ctx.redis, storage: ctx.storage, draining: app.drainSignal });
   await metricsRoutes(app, { metrics: ctx.metrics, token: config.metricsToken });
 
   await registerDomainRoutes(app, ctx, d);

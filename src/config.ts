@@ -202,8 +202,13 @@ export function loadConfig(env: Env = process.env) {
      * a SIGKILLed worker's job is taken again by another worker once it lapses.
      */
     jobLeaseS: int(env, "JOB_LEASE_SECONDS", 30, 2, 3600),
-    /** SIGTERM: how long running jobs may take to finish before they are put back in the queue */
-    shutdownGraceS: int(env, "SHUTDOWN_GRACE_SECONDS", 30, 0, 3600),
+    /**
+     * SIGTERM/SIGINT: how long in-flight requests and running jobs get to finish; then the
+     * connections left are cut and the jobs still running are aborted and handed back to the
+     * queue (a few seconds more). 25 s leaves that hand-back inside Kubernetes' default 30 s
+     * before SIGKILL. SHUTDOWN_GRACE_SECONDS is its older name, still read when this is unset.
+     */
+    shutdownTimeoutS: int(env, "SHUTDOWN_TIMEOUT", int(env, "SHUTDOWN_GRACE_SECONDS", 25, 0, 3600), 0, 3600),
     storage: {
       kind: storage,
       mediaDir: path.resolve(str(env, "MEDIA_DIR", path.join(dataDir, "media"))),

@@ -5,10 +5,11 @@
  * tasks, e.g. the upload sweep), and composition.ts also lists the job handlers. `--api-only` (npm run start:api) runs no worker.
  */
 import { loadConfigOrExit } from "./config.js";
-import { createContext } from "./context.js";
-import { buildApp } from "./app.js";
+import { createContext, type AppContext } from "./context.js";
+import { buildApp, type App } from "./app.js";
 import { composeDomains, composeJobHandlers } from "./composition.js";
 import { JobMetrics } from "./lib/metrics.js";
+import { closeAppWithin, onShutdownSignal } from "./lib/shutdown.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit("vidflux");
@@ -31,26 +32,20 @@ async function main(): Promise<void> {
     `vidflux listening on http://localhost:${config.port}`,
   );
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    ctx.logger.info({ signal }, "shutting down");
-    const force = setTimeout(() => process.exit(1), config.shutdownGraceS * 1000 + 30_000);
-    force.unref();
-    try {
-      // SIGTERM: running conversions get a grace period, then go back to the queue.
-      await ctx.queue.stopWorking(config.shutdownGraceS * 1000);
-      await app.close();
-      await ctx.close();
-      process.exit(0);
-    } catch (err) {
-      ctx.logger.error({ err }, "shutdown failed");
-      process.exit(1);
-    }
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  onShutdownSignal(ctx.logger, config.shutdownTimeoutS * 1000, () => stopServer(app, ctx));
+}
+
+/**
+ * SIGTERM: the HTTP side and the embedded workers drain side by side within SHUTDOWN_TIMEOUT
+ * (readiness 503, no new connections, long-lived responses ended, requests in flight finished or
+ * cut; running jobs finished or handed back to the queue), then the connections close (queue,
+ * event buses, Redis, database). A job finishing after the videos domain stopped listening is
+ * applied by the reconcile loop of whichever API runs next, as any missed result is.
+ */
+async function stopServer(app: App, ctx: AppContext): Promise<void> {
+  const timeoutMs = ctx.config.shutdownTimeoutS * 1000;
+  await Promise.all([closeAppWithin(app, timeoutMs, ctx.logger), ctx.queue.stopWorking(timeoutMs)]);
+  await ctx.close();
 }
 
 main().catch((err: unknown) => {

@@ -12,6 +12,7 @@ import { locateMedia } from "./platform/media/media-tools.js";
 import { composeJobHandlers } from "./composition.js";
 import { createRegistry, JobMetrics, serveMetrics } from "./lib/metrics.js";
 import { createLogger } from "./lib/request-log.js";
+import { onShutdownSignal } from "./lib/shutdown.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit("vidflux worker");
@@ -38,20 +39,15 @@ async function main(): Promise<void> {
   await queue.work(handlers, { concurrency: config.media.workerConcurrency });
   logger.info({ queue: queue.kind, concurrency: config.media.workerConcurrency }, "worker started");
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, "worker stopping: finishing or requeueing the current job");
-    await queue.stopWorking(config.shutdownGraceS * 1000);
+  onShutdownSignal(logger, config.shutdownTimeoutS * 1000, async () => {
+    // No new job from now on; the running ones get SHUTDOWN_TIMEOUT, then they are aborted and
+    // put back in the queue without counting the attempt (another worker takes them).
+    await queue.stopWorking(config.shutdownTimeoutS * 1000);
     await metricsServer?.close();
     await queue.close();
     await storage.close();
     await db?.destroy();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  });
 }
 
 main().catch((err: unknown) => {

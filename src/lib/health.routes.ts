@@ -4,7 +4,9 @@
  * every API process restarted at once. `ready`: it can serve: the database answers, Redis
  * answers (when configured) and storage takes a write; otherwise 503 naming the failing parts,
  * so the balancer sends traffic elsewhere until they are back. `/api/health/` is the older
- * combined check (process + database), kept for existing probes.
+ * combined check (process + database), kept for existing probes. While the process shuts down
+ * (SIGTERM, lib/drain.plugin.ts), `ready` answers 503 with `shutting_down` among the failing
+ * parts whatever the others say: a balancer probing over a connection still open stops sending.
  */
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
@@ -20,6 +22,8 @@ export interface HealthDeps {
   dbKind: "sqlite" | "postgres";
   redis: Redis | null;
   storage: Storage;
+  /** aborted once the app starts closing: ready answers 503 `shutting_down` from then on */
+  draining?: AbortSignal;
   /** how long one part may take to answer before it counts as failed (default 3 s) */
   checkTimeoutMs?: number;
 }
@@ -105,13 +109,13 @@ export async function healthRoutes(app: App, deps: HealthDeps): Promise<void> {
       schema: {
         tags: ["health"],
         summary: "Readiness: database, Redis (when configured) and storage answer",
-        description: `Each part is checked (within ${timeoutMs / 1000} s): the database with \`select 1\`, Redis with PING, storage with a small write and delete.`,
+        description: `Each part is checked (within ${timeoutMs / 1000} s): the database with \`select 1\`, Redis with PING, storage with a small write and delete. While the process shuts down (SIGTERM) it answers 503 with \`shutting_down\` among the failing parts, so a load balancer stops sending to it.`,
         response: {
           200: Type.Object(
             { status: Type.Literal("ok"), checks: ChecksSchema },
             { description: "Every part answers", examples: [{ status: "ok", checks: { database: "ok", redis: "not_configured", storage: "ok" } }] },
           ),
-          ...errors([503, "A part does not answer (`not_ready`; `details.failing` names them, `details.checks` has every part's status)"]),
+          ...errors([503, "A part does not answer, or the process is shutting down (`not_ready`; `details.failing` names them — `shutting_down` included —, `details.checks` has every part's status)"]),
         },
       },
     },
@@ -130,7 +134,12 @@ export async function healthRoutes(app: App, deps: HealthDeps): Promise<void> {
         }),
       );
       const statuses = Object.fromEntries(results) as Record<Part, PartStatus>;
-      const failing = results.filter(([, s]) => s === "failed").map(([p]) => p);
+      const failing: string[] = results.filter(([, s]) => s === "failed").map(([p]) => p);
+      if (deps.draining?.aborted) {
+        return reply.status(503).send({
+          error: { code: "not_ready", message: "Not ready: shutting down, this process takes no new work.", details: { failing: ["shutting_down", ...failing], checks: statuses } },
+        });
+      }
       if (failing.length > 0) {
         return reply.status(503).send({
           error: { code: "not_ready", message: `Not ready: ${failing.join(", ")} ${failing.length === 1 ? "does" : "do"} not answer.`, details: { failing, checks: statuses } },

@@ -51,6 +51,7 @@ export class SseStream {
   private readonly closers: (() => void | Promise<void>)[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private ended = false;
+  private readonly onDrain = () => this.close();
 
   private constructor(
     private readonly reply: FastifyReply,
@@ -83,6 +84,11 @@ export class SseStream {
     const every = opts.heartbeatMs ?? 15_000;
     stream.heartbeat = setInterval(() => stream.write(": ping\n\n"), every);
     stream.heartbeat.unref();
+    // The app is closing (SIGTERM, lib/drain.plugin.ts): end the stream, or it would hold the
+    // shutdown until its bound; the client reconnects to another process with Last-Event-ID.
+    const drain = reply.server.drainSignal;
+    if (drain.aborted) stream.close();
+    else drain.addEventListener("abort", stream.onDrain, { once: true });
     return stream;
   }
 
@@ -121,6 +127,7 @@ export class SseStream {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.heartbeat);
+    this.reply.server.drainSignal.removeEventListener("abort", this.onDrain);
     // Each cleanup runs on its own: one failing must not prevent the others.
     for (const fn of this.closers.splice(0)) void Promise.resolve().then(fn).catch(() => undefined);
   }

@@ -228,5 +228,7 @@ function abortOnClose(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
   // The response's close (not the request's, which fires once a bodiless GET has been read).
   reply.raw.on("close", () => ac.abort());
-  return ac.signal;
+  // And the app's close (SIGTERM): the poll answers the state it has now instead of holding the
+  // shutdown for up to PLAYBACK_LONG_POLL_MS; the client's next poll reaches another process.
+  return AbortSignal.any([ac.signal, reply.server.drainSignal]);
 }

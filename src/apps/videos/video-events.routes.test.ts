@@ -15,6 +15,7 @@ import { createVideosModule } from "./videos.module.js";
 import { videoEventsRoutes } from "./video-events.routes.js";
 import { insertUser, insertVideo, type TestUser } from "./video-events.fixtures.js";
 import { ErrorResponse } from "../../lib/schemas.js";
+import { closeWebSockets, drainPlugin } from "../../lib/drain.plugin.js";
 
 // ---------------------------------------------------------------------------------------------
 // Clients
@@ -410,7 +411,9 @@ describe("video live events (connection lifecycle)", () => {
     const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
     // the routes refer to the shared error body, as buildApp registers it
     app.addSchema(ErrorResponse);
-    await app.register(websocket);
+    // and the drain signal SSE streams end on at close, and the WebSocket close frames
+    await app.register(drainPlugin);
+    await app.register(websocket, { preClose: closeWebSockets });
     await app.register(authPlugin, { db: h.ctx.db, tokens: h.domains.users.tokens });
     // the events service on the counting bus (a second videos module: the routes under test get their own bus)
     const service = createVideosModule({ ...h.ctx, events: bus, playbackTokens: h.domains.streaming.playback }).events;

@@ -126,7 +126,7 @@ for (const backend of BACKENDS) {
     }, TEST_TIMEOUT_MS);
 
     it("SIGTERM mid-conversion requeues the job without counting the attempt; another worker completes it", async () => {
-      const first = await startWorker({ SHUTDOWN_GRACE_SECONDS: "0" });
+      const first = await startWorker({ SHUTDOWN_TIMEOUT: "0" });
       const id = await submitVideo(h, mod, owner.user.id, source, "term");
       const jobId = transcodeJobId(id);
       await waitForProgress(mod, id, { reconcile: true });

@@ -137,7 +137,7 @@ export interface paths {
         };
         /**
          * Readiness: database, Redis (when configured) and storage answer
-         * @description Each part is checked (within 3 s): the database with `select 1`, Redis with PING, storage with a small write and delete.
+         * @description Each part is checked (within 3 s): the database with `select 1`, Redis with PING, storage with a small write and delete. While the process shuts down (SIGTERM) it answers 503 with `shutting_down` among the failing parts, so a load balancer stops sending to it.
          */
         get: {
             parameters: {
@@ -196,7 +196,7 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorResponse"];
                     };
                 };
-                /** @description A part does not answer (`not_ready`; `details.failing` names them, `details.checks` has every part's status) */
+                /** @description A part does not answer, or the process is shutting down (`not_ready`; `details.failing` names them — `shutting_down` included —, `details.checks` has every part's status) */
                 503: {
                     headers: {
                         [name: string]: unknown;
