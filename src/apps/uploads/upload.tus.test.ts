@@ -119,7 +119,10 @@ describe("tus upload endpoint", () => {
         headers: { ...TUS, ...authHeader(u.access), "content-type": "application/offset+octet-stream", "upload-offset": "0", "content-length": String(mp4.length) },
       });
       req.on("error", () => resolve());
-      req.write(mp4.subarray(0, cut), () => setTimeout(() => req.destroy(), 100));
+      // The connection dies a second after the bytes left: time for the handler to pass auth and
+      // the upload lock (a PostgreSQL query and a Redis round trip, slow on a loaded machine) and
+      // read them; killed before the handler runs, nothing was received yet and 0 is right.
+      req.write(mp4.subarray(0, cut), () => setTimeout(() => req.destroy(), 1000));
     });
     // The server notices the broken connection and commits what it received.
     // By deadline, not by count: on a loaded CI machine the close can take seconds to surface.
@@ -396,9 +399,11 @@ describe("tus upload endpoint", () => {
     expect(last).toMatchObject({ video_id: c.videoId, bytes_received: mp4.length, total: mp4.length, percent: 100, eta_s: 0 });
     expect(typeof last.rate_bytes_per_s).toBe("number");
     for (const e of uploads) expect(e.bytes_received as number).toBeLessThanOrEqual(mp4.length);
-    // Throttled: 250 ms apart, except the final 100% event.
+    // Throttled: taken 250 ms apart, except the final 100% event. `at` is stamped when the event
+    // is published, a few ms after it was taken, so one late publish shortens the next gap; the
+    // PATCHes come every ~50 ms, so an unthrottled stream would show gaps far below 150 ms.
     const times = uploads.map((e) => Date.parse(e.at));
-    for (let i = 1; i < times.length - 1; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(240);
+    for (let i = 1; i < times.length - 1; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(150);
     const statuses = events.filter((e) => e.type === "status").map((e) => e.status);
     expect(statuses).toEqual(expect.arrayContaining(["validating", "queued"]));
     expect(statuses.indexOf("validating")).toBeLessThan(statuses.indexOf("queued"));
