@@ -59,15 +59,13 @@ export type SocketFactory = (url: string, on: SocketHandlers) => SocketHandle;
 
 /** The browser's WebSocket behind SocketFactory. */
 export function browserSocket(Ctor: typeof WebSocket): SocketFactory {
-  const utf8 = new TextDecoder();
   return (url, on) => {
     const ws = new Ctor(url);
-    // The protocol's frames are JSON text, but the server's fan-out sends its once-serialized
-    // frames (state, presence) as binary frames; decoded synchronously (not Blob.text(), which
-    // is asynchronous and could reorder frames).
-    ws.binaryType = "arraybuffer";
     ws.onopen = () => on.open();
-    ws.onmessage = (e: MessageEvent) => on.message(typeof e.data === "string" ? e.data : e.data instanceof ArrayBuffer ? utf8.decode(e.data) : "");
+    // The protocol's frames are JSON text frames (docs/playback.md); anything else is not ours.
+    ws.onmessage = (e: MessageEvent) => {
+      if (typeof e.data === "string") on.message(e.data);
+    };
     ws.onclose = (e: CloseEvent) => on.close(e.code, e.reason);
     return { send: (d) => ws.send(d), close: (code, reason) => ws.close(code, reason) };
   };
