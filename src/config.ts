@@ -129,6 +129,18 @@ export function loadConfig(env: Env = process.env) {
   }
   const s3Bucket = optStr(env, "S3_BUCKET");
   if (storage === "s3" && !s3Bucket) throw new ConfigError("S3_BUCKET is required when STORAGE=s3");
+  const mediaOffload = oneOf(env, "MEDIA_OFFLOAD", ["none", "nginx"] as const, "none");
+  // Refused rather than ignored: an operator who asked for nginx offload and silently got every
+  // byte proxied through Node would find out from a saturated API, not from the log.
+  if (mediaOffload === "nginx" && storage === "s3") {
+    throw new ConfigError("MEDIA_OFFLOAD=nginx needs STORAGE=disk (nginx sends the files from MEDIA_DIR); with STORAGE=s3 use S3_STREAM_MODE=redirect");
+  }
+  const mediaOffloadPrefix = str(env, "MEDIA_OFFLOAD_PREFIX", "/internal-media/");
+  // It starts the X-Accel-Redirect URI and names an nginx location: a plain absolute path
+  // ending in "/", nothing nginx would split off (`?`, `#`) or resolve (no segment starts with a dot).
+  if (!/^\/([A-Za-z0-9_~-][A-Za-z0-9._~-]*\/)+$/.test(mediaOffloadPrefix)) {
+    throw new ConfigError("MEDIA_OFFLOAD_PREFIX must be an absolute path ending in / (letters, digits, . _ ~ -), like /internal-media/");
+  }
 
   const dbKind: "sqlite" | "postgres" = databaseUrl && /^postgres(ql)?:/.test(databaseUrl) ? "postgres" : "sqlite";
   const databaseSchema = optStr(env, "DATABASE_SCHEMA");
@@ -223,6 +235,12 @@ export function loadConfig(env: Env = process.env) {
         /** `proxy` streams ranged GetObject through the API; `redirect` answers 302 to a presigned URL. */
         streamMode: oneOf(env, "S3_STREAM_MODE", ["proxy", "redirect"] as const, "proxy"),
       },
+      /**
+       * `nginx`: media GETs (disk only) are answered, once access is checked, with an empty body
+       * and `X-Accel-Redirect: <prefix><key>`, and nginx sends the file from its internal
+       * location (deploy/nginx.conf). `none`: Node sends the bytes.
+       */
+      offload: { mode: mediaOffload, prefix: mediaOffloadPrefix },
     },
     auth: {
       jwtAlg,

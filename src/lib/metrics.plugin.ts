@@ -16,6 +16,9 @@ import { bearerMatches, type ApiMetrics } from "./metrics.js";
 import { errors } from "./schemas.js";
 import type { App } from "./app.types.js";
 
+/** Set by the streaming domain's offload (src/apps/streaming/offload.ts) on answers nginx completes. */
+const OFFLOAD_HEADER = "x-accel-redirect";
+
 export interface MetricsPluginOptions {
   metrics: ApiMetrics;
   /** METRICS_TOKEN: when set, `/metrics` answers 401 without `Authorization: Bearer <token>` */
@@ -108,6 +111,11 @@ export const metricsPlugin = fp<Pick<MetricsPluginOptions, "metrics">>(
     app.addHook("onResponse", async (req, reply) => {
       const route = routeOf(req);
       metrics.httpDuration.observe({ method: req.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+      // An offloaded answer's body is empty (its bytes are nginx's): counted as one response.
+      if (reply.getHeader(OFFLOAD_HEADER) !== undefined) {
+        metrics.mediaOffloaded.inc({ route });
+        return;
+      }
       const bytes = mediaBytesOf(req, reply, bodyMeters.get(req));
       if (bytes > 0) metrics.mediaBytes.inc({ route }, bytes);
     });

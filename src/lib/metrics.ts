@@ -35,6 +35,7 @@ const JOB_STATES: readonly JobState[] = ["waiting", "active", "completed", "fail
 export class ApiMetrics {
   readonly httpDuration: Histogram<"method" | "route" | "status">;
   readonly mediaBytes: Counter<"route">;
+  readonly mediaOffloaded: Counter<"route">;
   readonly uploadBytes: Counter;
   readonly uploadsCompleted: Counter;
   readonly transcodeSeconds: Histogram<"rung">;
@@ -57,6 +58,14 @@ export class ApiMetrics {
       registers,
     });
     this.mediaBytes = new Counter({ name: "vidflux_media_bytes_served_total", help: "Bytes of media responses (video, audio, playlists, segments, images, subtitles) sent, by route", labelNames: ["route"], registers });
+    // Offloaded answers (MEDIA_OFFLOAD=nginx) carry no body: nginx sends their bytes, so they are
+    // counted apart from the bytes Node sent; nginx's own log or metrics have their sizes.
+    this.mediaOffloaded = new Counter({
+      name: "vidflux_media_offloaded_responses_total",
+      help: "Media answers handed to nginx (MEDIA_OFFLOAD=nginx: X-Accel-Redirect, empty body), by route; their bytes are not in vidflux_media_bytes_served_total",
+      labelNames: ["route"],
+      registers,
+    });
     this.uploadBytes = new Counter({ name: "vidflux_upload_bytes_received_total", help: "Upload bytes received and kept (tus PATCHes and simple uploads)", registers });
     this.uploadsCompleted = new Counter({ name: "vidflux_uploads_completed_total", help: "Uploads whose last byte arrived (they go on to validation)", registers });
     this.transcodeSeconds = new Histogram({

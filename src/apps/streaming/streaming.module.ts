@@ -14,6 +14,7 @@ import type { Storage } from "../../platform/storage/storage.js";
 import type { TokenService } from "../users/index.js";
 import type { VideosModule } from "../videos/index.js";
 import { ObjectSender } from "./object-sender.js";
+import { MediaOffload } from "./offload.js";
 import { PlaybackService } from "./playback.service.js";
 import { StreamingService } from "./streaming.service.js";
 import { streamingRoutes } from "./streaming.routes.js";
@@ -59,6 +60,8 @@ export function createStreamingModule(deps: StreamingDeps): StreamingModule {
     prefix: `${config.redisPrefix}:views:`,
     onError: (err) => onError(err, "view count flush failed"),
   });
+  // config.ts refuses MEDIA_OFFLOAD=nginx with STORAGE=s3, so the storage here is the disk one.
+  const offload = config.storage.offload.mode === "nginx" ? new MediaOffload(config.storage.offload.prefix, sender) : null;
   const service = new StreamingService({
     config,
     storage: deps.storage,
@@ -70,6 +73,7 @@ export function createStreamingModule(deps: StreamingDeps): StreamingModule {
     viewerHashKey: viewerHashKey(config),
     onError,
     cacheTtlMs: STREAM_CACHE_TTL_MS,
+    offload,
   });
   const unsubscribe = deps.videos.onVideoChanged((id) => service.invalidate(id));
   return {

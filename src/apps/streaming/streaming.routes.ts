@@ -32,7 +32,13 @@ export function mediaResponses(contentTypes: readonly string[], what: string) {
   const binary = { type: "string", format: "binary" } as const;
   const content = Object.fromEntries(contentTypes.map((t) => [t, { schema: binary }]));
   return {
-    200: { description: `${what}: the whole file (also for a malformed Range, or more than 20 ranges)`, headers: MEDIA_HEADERS, content },
+    200: {
+      description:
+        `${what}: the whole file (also for a malformed Range, or more than 20 ranges). ` +
+        "With MEDIA_OFFLOAD=nginx the API's own answer to the proxy is an empty 200 with `X-Accel-Redirect` (nginx hides it) and nginx sends the file, with the statuses and headers listed here",
+      headers: MEDIA_HEADERS,
+      content,
+    },
     206: {
       description: "Partial content: one range (`Content-Range: bytes a-b/size`), or several as multipart/byteranges (§14.6)",
       headers: { ...MEDIA_HEADERS, "Content-Range": header("`bytes first-last/size` (single range)") },

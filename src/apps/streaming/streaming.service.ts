@@ -14,6 +14,7 @@ import { cacheControl, contentTypeOf, kindOf, mp4CacheControl, mp4Rel, objectCon
 import { hlsKey, hlsRel, masterKey } from "./hls.js";
 import { isMasterPlaylist, parseMasterPlaylist, parseMediaPlaylist, resolveRelative, rewritePlaylistUris, withQueryParam, type MediaPlaylist } from "./m3u8.js";
 import { BufferSource, type ObjectSender } from "./object-sender.js";
+import type { MediaOffload } from "./offload.js";
 import type { PlaybackService } from "./playback.service.js";
 import type { ResponsePlan } from "./range.js";
 import type { StreamVideo, VideoCache } from "./video-cache.js";
@@ -108,13 +109,18 @@ export interface StreamingDeps {
   viewerHashKey: Buffer;
   onError: (err: unknown, msg: string) => void;
   cacheTtlMs?: number;
+  /** MEDIA_OFFLOAD=nginx (disk): media GETs are handed to nginx once access is checked */
+  offload?: MediaOffload | null;
 }
 
 export class StreamingService {
   private readonly playlists: PlaylistCache;
+  /** null: Node sends the bytes (MEDIA_OFFLOAD=none, or S3) */
+  readonly offload: MediaOffload | null;
 
   constructor(private readonly d: StreamingDeps) {
     this.playlists = new PlaylistCache(d.sender, d.cacheTtlMs ?? 2000);
+    this.offload = d.offload ?? null;
   }
 
   /**
@@ -179,6 +185,14 @@ export class StreamingService {
       // The presigned URL expires: no cache may keep the redirect.
       return reply.status(302).header("location", url).header("cache-control", "no-store").send();
     }
+    if (this.offload) {
+      // nginx answers the Range and conditional headers, so the view counts on the request's
+      // Range as in the redirect mode above, not on a plan.
+      const sent = await this.offload.send(reply, rung.mp4Key, { contentType: objectContentType(mp4Rel(rung.quality)), cacheControl: cache });
+      if (!sent) throw notFound("No progressive MP4 of this quality.", "format_not_found");
+      if (req.method === "GET" && startsAtZero(req.headers.range)) this.countView(req, access);
+      return;
+    }
     const src = await this.d.sender.open(rung.mp4Key);
     if (!src) throw notFound("No progressive MP4 of this quality.", "format_not_found");
     await this.d.sender.send(req, reply, src, {
@@ -202,6 +216,16 @@ export class StreamingService {
     const kind = kindOf(rel);
     const isPrivate = access.video.visibility === "private";
 
+    // A private video's playlists are rewritten per request (every nested URI gets the token), so
+    // only the Node path below can answer them; public and unlisted ones are the stored bytes.
+    if (kind === "playlist" && this.offload && !isPrivate) {
+      // Cache-Control as the Node path sets it: the master is finished with the conversion, a
+      // media playlist once it has EXT-X-ENDLIST (the parsed-playlist cache knows; 2 s TTL).
+      const finished = key === masterKey(id) ? access.video.status === "ready" : ((await this.playlists.get(key))?.ended ?? false);
+      if (!(await this.offload.send(reply, key, { contentType, cacheControl: cacheControl("playlist", false, finished) }))) throw notFound("No such media file.", "media_not_found");
+      return;
+    }
+
     if (kind === "playlist") {
       const obj = await this.d.sender.readAll(key, MAX_PLAYLIST_BYTES);
       if (!obj) throw notFound("No such media file.", "media_not_found");
@@ -224,6 +248,11 @@ export class StreamingService {
       const url = await this.d.storage.presignedGetUrl(key, 900);
       if (!url || !(await this.d.storage.exists(key))) throw notFound("No such media file.", "media_not_found");
       return reply.status(302).header("location", url).header("cache-control", "no-store").send();
+    }
+    if (this.offload) {
+      if (!(await this.offload.send(reply, key, { contentType, cacheControl: cacheControl(kind, isPrivate, true) }))) throw notFound("No such media file.", "media_not_found");
+      if (req.method === "GET" && kind === "segment") this.maybeCountSegment(req, access, key);
+      return;
     }
     const src = await this.d.sender.open(key);
     if (!src) throw notFound("No such media file.", "media_not_found");

@@ -94,6 +94,10 @@ export async function thumbRoutes(app: App, opts: ThumbRoutesOptions): Promise<v
         const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"`;
         return s.sender.send(req, reply, new BufferSource(body, etag), { contentType, cacheControl });
       }
+      if (s.service.offload) {
+        if (!(await s.service.offload.send(reply, key, { contentType, cacheControl }))) throw notFound("No such thumbnail.", "thumbnail_not_found");
+        return;
+      }
       const src = await s.sender.open(key);
       if (!src) throw notFound("No such thumbnail.", "thumbnail_not_found");
       return s.sender.send(req, reply, src, { contentType, cacheControl });

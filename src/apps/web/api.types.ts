@@ -4507,7 +4507,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The MP4: the whole file (also for a malformed Range, or more than 20 ranges) */
+                /** @description The MP4: the whole file (also for a malformed Range, or more than 20 ranges). With MEDIA_OFFLOAD=nginx the API's own answer to the proxy is an empty 200 with `X-Accel-Redirect` (nginx hides it) and nginx sends the file, with the statuses and headers listed here */
                 200: {
                     headers: {
                         /** @description bytes of this answer's body */
@@ -4659,7 +4659,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The MP4: the whole file (also for a malformed Range, or more than 20 ranges) */
+                /** @description The MP4: the whole file (also for a malformed Range, or more than 20 ranges). With MEDIA_OFFLOAD=nginx the API's own answer to the proxy is an empty 200 with `X-Accel-Redirect` (nginx hides it) and nginx sends the file, with the statuses and headers listed here */
                 200: {
                     headers: {
                         /** @description bytes of this answer's body */
@@ -4809,7 +4809,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The playlist, segment or subtitle file: the whole file (also for a malformed Range, or more than 20 ranges) */
+                /** @description The playlist, segment or subtitle file: the whole file (also for a malformed Range, or more than 20 ranges). With MEDIA_OFFLOAD=nginx the API's own answer to the proxy is an empty 200 with `X-Accel-Redirect` (nginx hides it) and nginx sends the file, with the statuses and headers listed here */
                 200: {
                     headers: {
                         /** @description bytes of this answer's body */
@@ -4961,7 +4961,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The playlist, segment or subtitle file: the whole file (also for a malformed Range, or more than 20 ranges) */
+                /** @description The playlist, segment or subtitle file: the whole file (also for a malformed Range, or more than 20 ranges). With MEDIA_OFFLOAD=nginx the API's own answer to the proxy is an empty 200 with `X-Accel-Redirect` (nginx hides it) and nginx sends the file, with the statuses and headers listed here */
                 200: {
                     headers: {
                         /** @description bytes of this answer's body */
@@ -5473,7 +5473,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The WebVTT chapters track: the whole file (also for a malformed Range, or more than 20 ranges) */
+                /** @description The WebVTT chapters track: the whole file (also for a malformed Range, or more than 20 ranges). With MEDIA_OFFLOAD=nginx the API's own answer to the proxy is an empty 200 with `X-Accel-Redirect` (nginx hides it) and nginx sends the file, with the statuses and headers listed here */
                 200: {
                     headers: {
                         /** @description bytes of this answer's body */
@@ -5621,7 +5621,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The WebVTT chapters track: the whole file (also for a malformed Range, or more than 20 ranges) */
+                /** @description The WebVTT chapters track: the whole file (also for a malformed Range, or more than 20 ranges). With MEDIA_OFFLOAD=nginx the API's own answer to the proxy is an empty 200 with `X-Accel-Redirect` (nginx hides it) and nginx sends the file, with the statuses and headers listed here */
                 200: {
                     headers: {
                         /** @description bytes of this answer's body */
@@ -5922,7 +5922,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The image or storyboard index: the whole file (also for a malformed Range, or more than 20 ranges) */
+                /** @description The image or storyboard index: the whole file (also for a malformed Range, or more than 20 ranges). With MEDIA_OFFLOAD=nginx the API's own answer to the proxy is an empty 200 with `X-Accel-Redirect` (nginx hides it) and nginx sends the file, with the statuses and headers listed here */
                 200: {
                     headers: {
                         /** @description bytes of this answer's body */
@@ -6069,7 +6069,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The image or storyboard index: the whole file (also for a malformed Range, or more than 20 ranges) */
+                /** @description The image or storyboard index: the whole file (also for a malformed Range, or more than 20 ranges). With MEDIA_OFFLOAD=nginx the API's own answer to the proxy is an empty 200 with `X-Accel-Redirect` (nginx hides it) and nginx sends the file, with the statuses and headers listed here */
                 200: {
                     headers: {
                         /** @description bytes of this answer's body */
