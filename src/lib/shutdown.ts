@@ -9,23 +9,13 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { terminateWebSockets } from "./drain.plugin.js";
+import { settlesWithin } from "./promises.js";
 
 /**
  * Past the bound, how long the hand-back (aborting ffmpeg, putting jobs back, closing the
  * connections) may take before the process exits anyway, with code 1.
  */
 export const HANDBACK_MARGIN_MS = 10_000;
-
-/** Whether `p` settles within `ms` (its rejection counts as settled: the caller awaits it). */
-export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true as const, () => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Runs `stop` on the first SIGTERM/SIGINT and exits 0 when it resolves (1 when it throws, or when

@@ -46,6 +46,7 @@ import {
   type JobPolicyOverrides,
 } from "./job-runner.js";
 import type { EnqueueOptions, JobEvent, JobFailure, JobHandlers, JobInspection, JobProgress, JobState, Queue } from "./queue.js";
+import { settlesWithin } from "../../lib/promises.js";
 
 export interface BullQueueOptions {
   /** Redis key prefix; tests use a unique one per run. */
@@ -654,15 +655,5 @@ export class BullQueue implements Queue {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     await this.redis.quit().catch(() => this.redis.disconnect());
     this.listeners.clear();
-  }
-}
-
-async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true as const, () => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
