@@ -322,12 +322,16 @@ describe("RemoteConnection: the HTTP fallback", () => {
     expect(post).toEqual({ method: "POST", url: `/api/stream/${VIDEO}/control/?device=d1`, auth: "Bearer tok-1", body: { type: "pause" } });
     expect(r.log.states.at(-1)![0].version).toBe(6);
 
-    // Members and the clock are refreshed by a plain GET every 10 s.
+    // Four more clock samples 200 ms apart after the greeting (as the socket's first pings),
+    // then members and the clock are refreshed by a plain GET every 10 s.
     const gets = () => http.calls.filter((x) => x.method === "GET" && !x.url.includes("since=")).length;
     expect(gets()).toBe(1);
-    await vi.advanceTimersByTimeAsync(10_000);
+    await vi.advanceTimersByTimeAsync(1_000);
     await flush();
-    expect(gets()).toBe(2);
+    expect(gets()).toBe(5);
+    await vi.advanceTimersByTimeAsync(9_000);
+    await flush();
+    expect(gets()).toBe(6);
     c.close();
     await flush();
     expect(http.pending()).toBe(0);

@@ -360,6 +360,19 @@ export class RemoteConnection {
     return r.data;
   }
 
+  /**
+   * A few more `GET state/` right after the greeting, as the WebSocket sends its first pings: one
+   * round trip's midpoint can be off by half its asymmetry, and the clock keeps the lowest-RTT
+   * sample, so a handful taken apart gives the fallback an offset as good as the socket's.
+   */
+  private async httpClockBurst(): Promise<void> {
+    for (let i = 1; i < FIRST_PINGS && !this.stopped; i++) {
+      await new Promise<void>((resolve) => this.later(FIRST_PING_GAP_MS, resolve));
+      if (this.stopped) return;
+      await this.httpState().catch(() => undefined);
+    }
+  }
+
   /** Decides what an HTTP error means: "retry" after a wait, or the connection stopped. */
   private async httpFailed(err: unknown): Promise<"retry" | "stopped"> {
     if (this.stopped || !(err instanceof HttpError)) return "stopped";
@@ -399,6 +412,7 @@ export class RemoteConnection {
         if (!this.greeted) {
           this.greet(await this.httpState());
           this.refreshLoop();
+          void this.httpClockBurst();
         }
         const r = await this.request("GET", "state/", { since: this.version });
         this.refreshed = false;
